@@ -1,0 +1,118 @@
+"""The command-line shell: parses flags, calls the core, renders. No KServe logic lives here.
+
+Sub-commands are imported lazily so that ``--help`` and ``version --client`` never import the
+kubernetes client (its import alone costs about half a second).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from kubectl_kserve_mn import __version__
+from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
+
+# name -> (module:function, one-line help). The help is repeated here so that listing the commands
+# does not import them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("kubectl_kserve_mn.cli.plan:plan", "Suggest the best PP x TP layout for the cluster's GPU nodes."),
+    "check": (
+        "kubectl_kserve_mn.cli.check:check",
+        "Predict what KServe will do with multi-node InferenceServices.",
+    ),
+    "fix": ("kubectl_kserve_mn.cli.fix:fix", "Patch one InferenceService to a working layout, safely."),
+    "version": ("kubectl_kserve_mn.cli.version:version", "Print the plugin and KServe versions."),
+}
+
+EXIT_INTERNAL = 4
+
+
+def program_name(argv0: str | None = None) -> str:
+    """``kubectl kserve-mn`` when kubectl runs us as a plugin (argv[0] is ``kubectl-kserve_mn``)."""
+    base = os.path.basename(argv0 if argv0 is not None else sys.argv[0])
+    if base.startswith("kubectl-"):
+        return "kubectl " + base[len("kubectl-") :].replace("_", "-").removesuffix(".exe")
+    if base in ("__main__.py", "-m", "-c"):
+        return "python -m kubectl_kserve_mn"
+    return "kubectl kserve-mn"
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+EPILOG = """\b
+Exit codes: 0 success; 1 problems found (no feasible layout, error findings, a diff exists);
+2 usage or input error; 3 cluster or API error; 4 internal error (a bug: please report it).
+"""
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Plan, check and fix KServe multi-node (Ray + vLLM) InferenceServices.
+
+    Reads GPU capacity from the current kube context, predicts what KServe's webhook and
+    controller will do with your pipeline/tensor parallel settings, and suggests or applies
+    settings that schedule.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the CLI and turns every error into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = cli.main(args=args, prog_name=program_name(), standalone_mode=False)
+    except KserveMnError as err:
+        click.echo(f"error: {err.message}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as err:
+        # Usage errors: click prints "Usage: ..." plus the message; keep kubectl's one-line style.
+        message = " ".join(err.format_message().split())
+        click.echo(f"error: {message}", err=True)
+        if isinstance(err, click.UsageError) and err.ctx is not None:
+            click.echo(f"See '{err.ctx.command_path} --help'.", err=True)
+        sys.exit(err.exit_code if err.exit_code else EXIT_USAGE)
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # `kubectl kserve-mn check -o json | head`: not an error for the user.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
+        if os.environ.get("KSERVE_MN_DEBUG"):
+            raise
+        detail = " ".join(str(err).split()) or type(err).__name__
+        click.echo(
+            f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
