@@ -1,0 +1,433 @@
+"""GPU inventory: per node and GPU resource, capacity, allocatable, requested and free GPUs, and
+the pools of identical nodes a multi-node layout may be placed on. Pure functions over the Node
+and Pod objects as the API (or ``kubectl get -o yaml``) returns them.
+
+Rules that matter here:
+- A pod's request is Kubernetes' effective request: max(effective init request, app containers +
+  sidecars) + overhead, where native sidecars (init containers with ``restartPolicy: Always``)
+  keep running (kubernetes.io docs "effective-pod-requests-limits"; kueue PR #2099).
+- Extended resources such as GPUs default their request to the limit, and may not over-commit.
+- GPUs shared by time-slicing or MPS (GFD labels ``nvidia.com/gpu.replicas`` > 1,
+  ``nvidia.com/gpu.sharing-strategy``, a ``-SHARED`` product) advertise replicas, not GPUs: the
+  physical count is ``nvidia.com/gpu.count`` and such GPUs are never separate tensor-parallel ranks.
+  MIG slices are not whole GPUs either. Both are shown but never used for placement.
+- A node is schedulable when Ready and not cordoned. Tainted nodes stay in (the usual
+  ``nvidia.com/gpu:NoSchedule`` taint is tolerated by GPU pods through the ExtendedResourceToleration
+  admission plugin); other hard taints are reported so a layout can say which tolerations it needs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_kserve_mn.errors import InputError
+
+KSERVE_GPU_RESOURCES: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
+"""KServe's DefaultGPUResourceTypeList (pkg/constants/constants.go, v0.15.0 to master)."""
+
+_GPU_PREFIXES: tuple[str, ...] = ("gpu.intel.com/", "nvidia.com/mig-")
+_NOT_GPUS: tuple[str, ...] = ("_monitoring",)
+
+_PRODUCT_LABELS: dict[str, tuple[str, ...]] = {
+    "nvidia.com/": ("nvidia.com/gpu.product",),
+    "amd.com/": ("amd.com/gpu.product-name", "beta.amd.com/gpu.product-name"),
+    "gpu.intel.com/": ("gpu.intel.com/product",),
+    "intel.com/": ("gpu.intel.com/product",),
+    "habana.ai/": ("habana.ai/device.product", "habana.ai/gaudi.product"),
+}
+
+
+def is_gpu_resource(name: str) -> bool:
+    if name in KSERVE_GPU_RESOURCES or name == "nvidia.com/gpu.shared":
+        return True
+    return name.startswith(_GPU_PREFIXES) and not name.endswith(_NOT_GPUS)
+
+
+_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX: dict[str, float] = {
+    "": 1,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def parse_quantity(value: Any) -> float:
+    """A Kubernetes resource quantity (``8``, ``"8"``, ``"500m"``, ``"1Ki"``) as a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a quantity: {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _QUANTITY_RE.match(str(value).strip())
+    if not match or match.group(2) not in _SUFFIX:
+        raise ValueError(f"not a quantity: {value!r}")
+    return float(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+def gpu_count(value: Any) -> int:
+    """GPUs in a quantity, rounded up like ``Quantity.Value()``; unparsable values count as 0."""
+    try:
+        return max(0, math.ceil(parse_quantity(value) - 1e-9))
+    except ValueError:
+        return 0
+
+
+def container_request(container: Mapping[str, Any], resource: str) -> int:
+    """A container's request for ``resource``; extended resources default the request to the limit."""
+    resources = container.get("resources") or {}
+    requests = resources.get("requests") or {}
+    if resource in requests:
+        return gpu_count(requests[resource])
+    return gpu_count((resources.get("limits") or {}).get(resource, 0))
+
+
+def pod_effective_request(pod: Mapping[str, Any], resource: str) -> int:
+    """Kubernetes' effective pod request for one resource (sidecar-aware), plus overhead."""
+    spec = pod.get("spec") or {}
+    init_peak = 0
+    sidecars = 0
+    for init in spec.get("initContainers") or []:
+        request = container_request(init, resource)
+        if init.get("restartPolicy") == "Always":
+            sidecars += request
+            init_peak = max(init_peak, sidecars)
+        else:
+            init_peak = max(init_peak, request + sidecars)
+    app = sum(container_request(c, resource) for c in spec.get("containers") or []) + sidecars
+    overhead = gpu_count((spec.get("overhead") or {}).get(resource, 0))
+    return max(init_peak, app) + overhead
+
+
+def pod_is_active_on_node(pod: Mapping[str, Any]) -> bool:
+    """Bound to a node and not terminal: the pods whose requests hold node capacity."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    phase = (pod.get("status") or {}).get("phase")
+    return bool(node) and phase not in ("Succeeded", "Failed")
+
+
+@dataclass(frozen=True)
+class NodeGpus:
+    """One node's view of one GPU resource."""
+
+    name: str
+    gpu_resource: str
+    product: str | None
+    memory_mib: int | None
+    capacity: int
+    allocatable: int
+    requested: int
+    physical: int
+    """Whole physical GPUs usable as tensor-parallel ranks (0 for MIG slices)."""
+    shared: bool
+    mig: bool
+    ready: bool
+    cordoned: bool
+    taints: tuple[str, ...] = ()
+    hard_taints: tuple[str, ...] = ()
+    """NoSchedule/NoExecute taints a GPU pod does not tolerate by default."""
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def schedulable(self) -> bool:
+        return self.ready and not self.cordoned
+
+    @property
+    def free(self) -> int:
+        return max(0, self.allocatable - self.requested)
+
+    @property
+    def placeable(self) -> bool:
+        """Can host whole-GPU tensor-parallel ranks."""
+        return self.schedulable and not self.shared and not self.mig and self.physical > 0
+
+    @property
+    def status(self) -> str:
+        parts = []
+        if not self.ready:
+            parts.append("NotReady")
+        if self.cordoned:
+            parts.append("SchedulingDisabled")
+        if self.shared:
+            parts.append("Shared")
+        if self.mig:
+            parts.append("MIG")
+        return ",".join(parts) or "Ready"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "gpuResource": self.gpu_resource,
+            "product": self.product,
+            "memoryMiB": self.memory_mib,
+            "capacity": self.capacity,
+            "allocatable": self.allocatable,
+            "requested": self.requested,
+            "free": self.free,
+            "physicalGpus": self.physical,
+            "schedulable": self.schedulable,
+            "shared": self.shared,
+            "mig": self.mig,
+            "taints": list(self.taints),
+        }
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Nodes with the same GPU resource, product and GPUs per node."""
+
+    name: str
+    gpu_resource: str
+    product: str | None
+    gpus_per_node: int
+    memory_mib: int | None
+    nodes: tuple[NodeGpus, ...]
+    """Schedulable nodes, the only ones used for placement."""
+    unschedulable: tuple[NodeGpus, ...]
+    shared: bool
+    mig: bool
+
+    @property
+    def free_gpus(self) -> int:
+        return sum(node.free for node in self.nodes)
+
+    @property
+    def placeable(self) -> bool:
+        return bool(self.nodes) and not self.shared and not self.mig and self.gpus_per_node > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "gpuResource": self.gpu_resource,
+            "product": self.product,
+            "gpusPerNode": self.gpus_per_node,
+            "memoryMiB": self.memory_mib,
+            "nodes": len(self.nodes),
+            "nodeNames": [node.name for node in self.nodes],
+            "unschedulableNodes": [node.name for node in self.unschedulable],
+            "freeGpus": self.free_gpus,
+            "shared": self.shared,
+            "mig": self.mig,
+        }
+
+
+@dataclass(frozen=True)
+class Inventory:
+    nodes: tuple[NodeGpus, ...]
+    pools: tuple[Pool, ...]
+
+    def resources(self) -> list[str]:
+        return sorted({node.gpu_resource for node in self.nodes})
+
+    def pools_for(self, resource: str) -> list[Pool]:
+        return [pool for pool in self.pools if pool.gpu_resource == resource]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": [n.to_json() for n in self.nodes], "pools": [p.to_json() for p in self.pools]}
+
+
+def _int_label(labels: Mapping[str, str], key: str) -> int | None:
+    try:
+        return int(str(labels[key]).strip())
+    except (KeyError, ValueError):
+        return None
+
+
+def _product(labels: Mapping[str, str], resource: str) -> str | None:
+    if resource.startswith("nvidia.com/mig-"):
+        return labels.get(f"{resource}.product") or labels.get("nvidia.com/gpu.product")
+    for prefix, keys in _PRODUCT_LABELS.items():
+        if resource.startswith(prefix):
+            for key in keys:
+                if labels.get(key):
+                    return labels[key]
+    return None
+
+
+def gpu_memory_mib(labels: Mapping[str, str], resource: str) -> int | None:
+    """GPU memory per GPU from node labels: GFD ``nvidia.com/gpu.memory`` (MiB) or AMD's
+    ``amd.com/gpu.vram`` (``192G``: GiB, rounded by the labeller)."""
+    if resource.startswith("nvidia.com/mig-"):
+        return _int_label(labels, f"{resource}.memory")
+    if resource.startswith("nvidia.com/"):
+        return _int_label(labels, "nvidia.com/gpu.memory")
+    if resource.startswith("amd.com/"):
+        for key in ("amd.com/gpu.vram", "beta.amd.com/gpu.vram"):
+            match = re.match(r"^(\d+)\s*G", labels.get(key, ""))
+            if match:
+                return int(match.group(1)) * 1024
+    return None
+
+
+def _taint_text(taint: Mapping[str, Any]) -> str:
+    key = taint.get("key", "")
+    value = taint.get("value")
+    effect = taint.get("effect", "")
+    return f"{key}={value}:{effect}" if value else f"{key}:{effect}"
+
+
+def _is_ready(node: Mapping[str, Any]) -> bool:
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
+
+
+def _node_gpus(
+    node: Mapping[str, Any], resource: str, requested: int, known_resources: Sequence[str]
+) -> NodeGpus:
+    meta = node.get("metadata") or {}
+    labels: Mapping[str, str] = meta.get("labels") or {}
+    status = node.get("status") or {}
+    capacity = gpu_count((status.get("capacity") or {}).get(resource, 0))
+    allocatable = gpu_count((status.get("allocatable") or {}).get(resource, capacity))
+    product = _product(labels, resource)
+    mig = resource.startswith("nvidia.com/mig-") or (
+        resource == "nvidia.com/gpu"
+        and (labels.get("nvidia.com/mig.strategy") == "single" or "-MIG-" in (product or ""))
+    )
+    replicas = _int_label(labels, "nvidia.com/gpu.replicas") or 1
+    strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")
+    shared = resource == "nvidia.com/gpu.shared" or (
+        resource.startswith("nvidia.com/")
+        and (replicas > 1 or strategy not in ("", "none") or (product or "").endswith("-SHARED"))
+    )
+    if mig:
+        physical = 0
+    elif shared:
+        physical = _int_label(labels, "nvidia.com/gpu.count") or allocatable // max(1, replicas)
+    else:
+        physical = allocatable
+    spec = node.get("spec") or {}
+    taints = tuple(_taint_text(t) for t in spec.get("taints") or [])
+    hard = tuple(
+        _taint_text(t)
+        for t in spec.get("taints") or []
+        if t.get("effect") in ("NoSchedule", "NoExecute")
+        and t.get("key") not in known_resources
+        and t.get("key") != resource
+        and t.get("key") != "node.kubernetes.io/unschedulable"
+    )
+    return NodeGpus(
+        name=str(meta.get("name", "")),
+        gpu_resource=resource,
+        product=product,
+        memory_mib=gpu_memory_mib(labels, resource),
+        capacity=capacity,
+        allocatable=allocatable,
+        requested=requested,
+        physical=physical,
+        shared=shared,
+        mig=mig,
+        ready=_is_ready(node),
+        cordoned=bool(spec.get("unschedulable")),
+        taints=taints,
+        hard_taints=hard,
+        labels=labels,
+    )
+
+
+def _matches(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def pool_name(resource: str, product: str | None, gpus_per_node: int) -> str:
+    return f"{product or resource}-x{gpus_per_node}"
+
+
+def build_inventory(
+    nodes: Iterable[Mapping[str, Any]],
+    pods: Iterable[Mapping[str, Any]],
+    gpu_resource: str | None = None,
+    node_selector: Mapping[str, str] | None = None,
+) -> Inventory:
+    """The GPU inventory of a cluster from its Node objects and the pods bound to them.
+
+    ``gpu_resource`` keeps one resource (``--gpu-resource``); ``node_selector`` keeps nodes whose
+    labels match every key=value.
+    """
+    if gpu_resource is not None and not gpu_resource.strip():
+        raise InputError("--gpu-resource must not be empty")
+    node_list = [
+        n for n in nodes if _matches((n.get("metadata") or {}).get("labels") or {}, node_selector or {})
+    ]
+    names = {str((n.get("metadata") or {}).get("name", "")) for n in node_list}
+    requested: dict[tuple[str, str], int] = {}
+    resources_by_node: dict[str, list[str]] = {}
+    for node in node_list:
+        name = str((node.get("metadata") or {}).get("name", ""))
+        status = node.get("status") or {}
+        found = set(status.get("capacity") or {}) | set(status.get("allocatable") or {})
+        gpu_names = sorted(r for r in found if is_gpu_resource(r) and (gpu_resource in (None, r)))
+        resources_by_node[name] = gpu_names
+    wanted = {r for rs in resources_by_node.values() for r in rs}
+    for pod in pods:
+        if not pod_is_active_on_node(pod):
+            continue
+        node_name = pod["spec"]["nodeName"]
+        if node_name not in names:
+            continue
+        for resource in wanted:
+            amount = pod_effective_request(pod, resource)
+            if amount:
+                requested[(node_name, resource)] = requested.get((node_name, resource), 0) + amount
+    entries: list[NodeGpus] = []
+    for node in node_list:
+        name = str((node.get("metadata") or {}).get("name", ""))
+        for resource in resources_by_node[name]:
+            entry = _node_gpus(node, resource, requested.get((name, resource), 0), KSERVE_GPU_RESOURCES)
+            if entry.capacity or entry.allocatable:
+                entries.append(entry)
+    entries.sort(key=lambda n: (n.gpu_resource, n.name))
+    return Inventory(nodes=tuple(entries), pools=tuple(_pools(entries)))
+
+
+def _pools(entries: Sequence[NodeGpus]) -> list[Pool]:
+    groups: dict[tuple[str, str, int, bool, bool], list[NodeGpus]] = {}
+    for entry in entries:
+        product = entry.product or ""
+        key = (
+            entry.gpu_resource,
+            product.upper().removeprefix("NVIDIA-"),
+            entry.physical,
+            entry.shared,
+            entry.mig,
+        )
+        groups.setdefault(key, []).append(entry)
+    pools = []
+    for (resource, _, gpus, shared, mig), members in groups.items():
+        product = members[0].product
+        memories = {m.memory_mib for m in members if m.memory_mib}
+        name = pool_name(resource, product, gpus)
+        if shared and not (product or "").upper().endswith("-SHARED"):
+            name += "-shared"
+        if mig:
+            name = pool_name(resource, product, max(m.allocatable for m in members)) + "-mig"
+        pools.append(
+            Pool(
+                name=name,
+                gpu_resource=resource,
+                product=product,
+                gpus_per_node=gpus,
+                memory_mib=min(memories) if memories else None,
+                nodes=tuple(m for m in members if m.schedulable),
+                unschedulable=tuple(m for m in members if not m.schedulable),
+                shared=shared,
+                mig=mig,
+            )
+        )
+    pools.sort(key=lambda p: (not p.placeable, -p.gpus_per_node * len(p.nodes), p.name))
+    return pools
