@@ -19,7 +19,10 @@ from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
 # name -> (module:function, one-line help). The help is repeated here so that listing the commands
 # does not import them.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("kubectl_kserve_mn.cli.plan:plan", "Suggest the best PP x TP layout for the cluster's GPU nodes."),
+    "plan": (
+        "kubectl_kserve_mn.cli.plan:plan",
+        "Suggest the best PP x TP layout for the cluster's GPU nodes.",
+    ),
     "check": (
         "kubectl_kserve_mn.cli.check:check",
         "Predict what KServe will do with multi-node InferenceServices.",
@@ -54,6 +57,44 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def main(  # type: ignore[override]
+        self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> None:
+        """Run, and turn every outcome into one stderr line and an exit code (also under CliRunner)."""
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except KserveMnError as err:
+            click.echo(f"error: {err.message}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            # Usage errors: one line in kubectl's style instead of click's usage block.
+            message = " ".join(err.format_message().split())
+            click.echo(f"error: {message}", err=True)
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                click.echo(f"See '{err.ctx.command_path} --help'.", err=True)
+            sys.exit(err.exit_code if err.exit_code else EXIT_USAGE)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # `kubectl kserve-mn check -o json | head` is not an error for the user.
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as err:  # the promise is "never a traceback"
+            if os.environ.get("KSERVE_MN_DEBUG"):
+                raise
+            detail = " ".join(str(err).split()) or type(err).__name__
+            click.echo(
+                f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
         with formatter.section("Commands"):
@@ -80,39 +121,5 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: runs the CLI and turns every error into one line and an exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        code = cli.main(args=args, prog_name=program_name(), standalone_mode=False)
-    except KserveMnError as err:
-        click.echo(f"error: {err.message}", err=True)
-        sys.exit(err.exit_code)
-    except click.exceptions.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except click.ClickException as err:
-        # Usage errors: click prints "Usage: ..." plus the message; keep kubectl's one-line style.
-        message = " ".join(err.format_message().split())
-        click.echo(f"error: {message}", err=True)
-        if isinstance(err, click.UsageError) and err.ctx is not None:
-            click.echo(f"See '{err.ctx.command_path} --help'.", err=True)
-        sys.exit(err.exit_code if err.exit_code else EXIT_USAGE)
-    except click.Abort:
-        click.echo("error: aborted", err=True)
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        # `kubectl kserve-mn check -o json | head`: not an error for the user.
-        sys.stderr.close()
-        sys.exit(0)
-    except Exception as err:  # noqa: BLE001 - the promise is "never a traceback"
-        if os.environ.get("KSERVE_MN_DEBUG"):
-            raise
-        detail = " ".join(str(err).split()) or type(err).__name__
-        click.echo(
-            f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
-            err=True,
-        )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(code if isinstance(code, int) else 0)
+    """Console entry point (``kubectl-kserve_mn``)."""
+    cli.main(args=sys.argv[1:] if argv is None else argv, prog_name=program_name())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -34,15 +34,22 @@ class ConnectionOptions:
 def connection_options(func: F) -> F:
     """Add --kubeconfig, --context, --cluster, --user, -n/--namespace, --request-timeout."""
 
-    @click.option("--request-timeout", metavar="DURATION", help="Per-request timeout (e.g. 10s, 1m; 0 = none).")
     @click.option(
-        "-n", "--namespace", metavar="NS", help="Namespace (default: the context's namespace, else 'default')."
+        "--request-timeout", metavar="DURATION", help="Per-request timeout (e.g. 10s, 1m; 0 = none)."
+    )
+    @click.option(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="Namespace (default: the context's namespace, else 'default').",
     )
     @click.option("--user", metavar="NAME", help="The kubeconfig user to use.")
     @click.option("--cluster", "cluster_name", metavar="NAME", help="The kubeconfig cluster to use.")
     @click.option("--context", metavar="NAME", help="The kubeconfig context to use.")
     @click.option(
-        "--kubeconfig", metavar="PATH", help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config)."
+        "--kubeconfig",
+        metavar="PATH",
+        help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
     )
     @functools.wraps(func)
     def wrapper(
@@ -127,3 +134,8 @@ def resolve_kserve_version(flag: str, cluster: Cluster | None) -> eras.KServeVer
 
 def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
+
+
+def finish(code: int) -> NoReturn:
+    """End a command with an exit code (0 ok, 1 problems found), the same under CliRunner and the binary."""
+    raise click.exceptions.Exit(code)

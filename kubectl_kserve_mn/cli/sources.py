@@ -1,0 +1,117 @@
+"""Where the commands' inputs come from: the cluster or offline files, and the model.
+
+Shared by plan, check and fix so that each reads nodes, pods and the model the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from kubectl_kserve_mn import files
+from kubectl_kserve_mn.errors import ClusterError, InputError
+from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES
+
+if TYPE_CHECKING:
+    from kubectl_kserve_mn.cluster import Cluster
+    from kubectl_kserve_mn.kserve.eras import KServeVersion
+    from kubectl_kserve_mn.model import ModelFacts
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MODEL_ANNOTATION = "kserve-mn/model"
+"""An InferenceService may name its model for check/fix: a config.json path, a directory or an HF id."""
+
+
+@dataclass
+class ClusterInputs:
+    nodes: list[dict[str, Any]]
+    pods: list[dict[str, Any]]
+    custom_gpu_resources: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def known_gpu_resources(self) -> tuple[str, ...]:
+        return KSERVE_GPU_RESOURCES + tuple(
+            r for r in self.custom_gpu_resources if r not in KSERVE_GPU_RESOURCES
+        )
+
+
+def load_cluster_inputs(
+    cluster: Cluster | None, nodes_file: str | None, pods_file: str | None
+) -> ClusterInputs:
+    """Nodes and their pods, from files when given (offline), else from the cluster."""
+    if nodes_file:
+        nodes = files.load_kind(nodes_file, "Node")
+        pods = files.load_kind(pods_file, "Pod") if pods_file else []
+        return ClusterInputs(nodes, pods)
+    if cluster is None:
+        raise InputError("no cluster and no --nodes-file")
+    nodes = cluster.list_nodes()
+    pods = cluster.list_gpu_pods()
+    return ClusterInputs(nodes, pods, cluster.read_multinode_config())
+
+
+def model_options(func: F) -> F:
+    """--model, --gpu-memory, --gpu-memory-utilization and --max-model-len."""
+    func = click.option(
+        "--max-model-len",
+        type=click.IntRange(min=1),
+        help="Context length vLLM must hold (default: the model's maximum).",
+    )(func)
+    func = click.option(
+        "--gpu-memory-utilization",
+        type=click.FloatRange(min=0, max=1, min_open=True),
+        default=0.9,
+        show_default=True,
+        help="vLLM's --gpu-memory-utilization.",
+    )(func)
+    func = click.option(
+        "--gpu-memory",
+        metavar="SIZE",
+        help="Memory per GPU (e.g. 80Gi) when node labels do not say (nvidia.com/gpu.memory, amd.com/gpu.vram).",
+    )(func)
+    return click.option(
+        "--model",
+        metavar="PATH|DIR|HF_ID",
+        help="Model to size for: a config.json, a model directory, or a Hugging Face id.",
+    )(func)
+
+
+def resolve_model(spec: str | None) -> ModelFacts | None:
+    if not spec:
+        return None
+    from kubectl_kserve_mn.model import load_model
+
+    return load_model(spec)
+
+
+@dataclass(frozen=True)
+class IsvcWish:
+    pipeline_parallel: int
+    tensor_parallel: int
+    gpu_resource: str | None
+    model: str | None
+
+
+def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeVersion) -> IsvcWish:
+    """PP and TP an existing InferenceService asks for (its own values over its runtime's)."""
+    from kubectl_kserve_mn.kserve import controller, runtimes
+
+    isvc = cluster.get_inferenceservice(namespace, name)
+    if not (isvc.get("spec") or {}).get("predictor", {}).get("workerSpec"):
+        raise InputError(
+            f"InferenceService {namespace}/{name} is not multi-node (no spec.predictor.workerSpec)"
+        )
+    try:
+        candidates = cluster.list_servingruntimes(namespace) + cluster.list_clusterservingruntimes()
+    except ClusterError:
+        candidates = []
+    choice = runtimes.select_runtime(isvc, candidates)
+    pp, tp = runtimes.effective_parallelism(isvc, choice.runtime, version.era)
+    layout = controller.compute_layout(isvc, choice.runtime, version.era)
+    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
+    return IsvcWish(pp, tp, layout.head.gpu_resource, annotations.get(MODEL_ANNOTATION))
