@@ -1,0 +1,139 @@
+"""`plan` from files, through the real CLI (click's runner), as a user runs the quick start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from kubectl_kserve_mn.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+TWO_BY_EIGHT = str(ROOT / "examples" / "cluster-2x8-h100.yaml")
+MIXED = str(ROOT / "examples" / "cluster-mixed.yaml")
+MIXED_PODS = str(ROOT / "examples" / "pods-mixed.yaml")
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_quick_start_recommends_pp2_tp8_and_prints_the_isvc_snippet() -> None:
+    code, out, err = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "v0.15.1")
+    assert code == 0, err
+    assert "Recommended: PP=2 x TP=8" in out
+    assert "pipelineParallelSize: 2" in out and "tensorParallelSize: 8" in out
+    assert "nvidia.com/gpu: '8'" in out
+
+
+def test_offline_without_kserve_version_warns_and_uses_the_newest_rules() -> None:
+    code, out, err = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16")
+    assert code == 0
+    assert "warning:" in err and "newest" in err
+    assert "Recommended: PP=2 x TP=8" in out
+
+
+def test_json_output_has_the_documented_keys() -> None:
+    code, out, _ = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "v0.15.0", "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["kserveVersion"] == "v0.15.0"
+    assert data["gpuResource"] == "nvidia.com/gpu"
+    (pool,) = data["pools"]
+    assert {k: pool[k] for k in ("product", "gpusPerNode", "nodes", "freeGpus")} == {
+        "product": "NVIDIA-H100-80GB-HBM3",
+        "gpusPerNode": 8,
+        "nodes": 2,
+        "freeGpus": 16,
+    }
+    rec = data["recommendation"]
+    assert (rec["pipelineParallelSize"], rec["tensorParallelSize"], rec["totalGpus"], rec["nodeCount"]) == (2, 8, 16, 2)
+    assert rec["head"]["gpus"] == 8 and rec["worker"] == {"gpus": 8, "replicas": 1}
+    assert {p["pod"] for p in rec["placement"]} == {"head", "worker-0"}
+    assert isinstance(data["alternatives"], list)
+    # v0.15.0 sets GPUs itself: the patch carries only the sizes.
+    assert data["inferenceServicePatch"] == {
+        "spec": {"predictor": {"workerSpec": {"pipelineParallelSize": 2, "tensorParallelSize": 8}}}
+    }
+
+
+def test_yaml_output_parses_and_matches_json() -> None:
+    args = ["plan", "--nodes-file", MIXED, "--pods-file", MIXED_PODS, "--gpus", "8", "--kserve-version", "v0.16.0"]
+    _, as_json, _ = run(*args, "-o", "json")
+    _, as_yaml, _ = run(*args, "-o", "yaml")
+    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+
+
+def test_pods_file_lowers_free_gpus_and_cordoned_node_is_not_used() -> None:
+    code, out, _ = run("plan", "--nodes-file", MIXED, "--pods-file", MIXED_PODS, "--gpus", "8", "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    h100 = next(p for p in data["pools"] if p["product"] == "NVIDIA-H100-80GB-HBM3")
+    assert h100["freeGpus"] == 2 + 6 + 8
+    assert "h100-4" in h100["unschedulableNodes"]
+    assert data["recommendation"]["placement"] == [{"pod": "head", "node": "h100-3", "gpus": 8}]
+
+
+def test_nothing_fits_exits_1() -> None:
+    code, out, _ = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "64", "--kserve-version", "v0.15.1")
+    assert code == 1
+    assert "No layout fits." in out
+
+
+def test_malformed_nodes_file_is_a_one_line_input_error_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "nodes.yaml"
+    bad.write_text("items: [\n  - {kind: Node\n")
+    code, out, err = run("plan", "--nodes-file", str(bad), "--gpus", "8")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and "malformed" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_missing_file_and_wrong_kind_are_input_errors(tmp_path: Path) -> None:
+    code, _, err = run("plan", "--nodes-file", str(tmp_path / "nope.yaml"), "--gpus", "8")
+    assert code == 2 and "cannot read" in err
+    pods_as_nodes = tmp_path / "pods.yaml"
+    pods_as_nodes.write_text(Path(MIXED_PODS).read_text())
+    code, _, err = run("plan", "--nodes-file", str(pods_as_nodes), "--gpus", "8")
+    assert code == 2 and "expected Node objects" in err
+
+
+def test_bad_flags_are_usage_errors_with_exit_2() -> None:
+    assert run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "0")[0] == 2
+    assert run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "banana")[0] == 2
+    code, _, err = run("plan", "--nodes-file", TWO_BY_EIGHT)
+    assert code == 2 and "--gpus" in err
+    code, _, err = run("plan", "--pods-file", MIXED_PODS, "--gpus", "8")
+    assert code == 2 and "--nodes-file" in err
+    code, _, err = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--tensor-parallel-size", "3")
+    assert code == 2
+
+
+def test_nodes_from_stdin() -> None:
+    code, out, _ = run("plan", "--nodes-file", "-", "--gpus", "16", input=Path(TWO_BY_EIGHT).read_text())
+    assert code == 0 and "PP=2 x TP=8" in out
+
+
+def test_help_does_not_import_the_kubernetes_client() -> None:
+    probe = (
+        "import sys\n"
+        "from kubectl_kserve_mn.cli import main\n"
+        "try:\n    main(['plan', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('kubernetes' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
+
+
+def test_usage_text_says_kubectl_kserve_mn_when_run_as_a_plugin(tmp_path: Path) -> None:
+    from kubectl_kserve_mn.cli import program_name
+
+    assert program_name("/usr/local/bin/kubectl-kserve_mn") == "kubectl kserve-mn"
+    assert program_name("kubectl-kserve_mn.exe") == "kubectl kserve-mn"
