@@ -281,8 +281,11 @@ def _model_gate(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[Layou
 
     tp, pp = layout.tensor_parallel_size, layout.pipeline_parallel_size
     violations = layout_violations(model, tp, pp)
-    if violations:
-        return None, violations[0].message
+    refused = [v for v in violations if v.severity == "error"]
+    if refused:
+        return None, refused[0].message
+    cautions = tuple(v.message for v in violations if v.severity != "error")
+    layout = replace(layout, notes=layout.notes + cautions)
     memory_bytes = pool.memory_mib * 2**20 if pool.memory_mib else request.memory.gpu_memory_bytes
     if memory_bytes is None:
         return layout, None
@@ -365,24 +368,41 @@ def _max_total(pool: Pool) -> int:
     return pool.gpus_per_node * len(pool.nodes)
 
 
-def _model_totals(pool: Pool, era: Era, request: PlanRequest) -> list[int]:
+def _model_totals(pool: Pool, era: Era, request: PlanRequest) -> tuple[list[int], list[Rejection]]:
     """Without --gpus: for each TP, the smallest PP that passes the model rules (more stages only
-    add pods), bounded by the pool's capacity."""
+    add pods), bounded by the pool's capacity; and, per TP, why the layout just below it fails."""
     model = request.model
     assert model is not None
     totals: set[int] = set()
-    tps = [tp for tp in range(1, pool.gpus_per_node + 1)]
+    rejected: list[Rejection] = []
+    tps = list(range(1, pool.gpus_per_node + 1))
     if request.allow_cross_node_tp and era.cross_node_tensor_parallel:
         tps += [pool.gpus_per_node * k for k in range(2, len(pool.nodes) + 1)]
+    from kubectl_kserve_mn.model import layout_violations
+
     for tp in tps:
+        # Rules on TP alone (heads, KV heads, shard alignment) fail for every PP: say it once.
+        tp_errors = [v for v in layout_violations(model, tp, 1) if v.severity == "error"]
+        if tp_errors:
+            rejected.append(Rejection(f"TP={tp}", pool.name, tp_errors[0].message))
+            continue
         max_pp = min(model.num_layers, max(1, _max_total(pool) // tp))
+        last_failure: Rejection | None = None
         for pp in range(era.min_pipeline_parallel, max_pp + 1):
             layout = _pod_layout(pool, era, pp, tp)
-            gated, _ = _model_gate(layout, pool, request)
+            gated, reason = _model_gate(layout, pool, request)
             if gated is not None:
                 totals.add(pp * tp)
                 break
-    return sorted(totals)
+            last_failure = Rejection(layout.label, pool.name, reason or "rejected by the model rules")
+        else:
+            if last_failure is not None:
+                last_failure = replace(
+                    last_failure, reason=f"{last_failure.reason} (and no PP up to {max_pp} fits this pool)"
+                )
+        if last_failure is not None:
+            rejected.append(last_failure)
+    return sorted(totals), rejected
 
 
 def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
@@ -401,6 +421,16 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
     if not pools:
         warnings.append("no GPU nodes found (no node advertises a GPU resource)")
     for pool in pools:
+        if (
+            request.model is not None
+            and pool.placeable
+            and not pool.memory_mib
+            and not request.memory.gpu_memory_bytes
+        ):
+            warnings.append(
+                f"GPU memory of pool {pool.name} is unknown (no nvidia.com/gpu.memory or amd.com/gpu.vram label): "
+                "memory was not checked; pass --gpu-memory"
+            )
         if not pool.placeable:
             why = (
                 "time-sliced/shared GPUs are not separate tensor-parallel ranks"
@@ -411,7 +441,11 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
             )
             rejected.append(Rejection("any", pool.name, why))
             continue
-        totals = [total] if total is not None else _model_totals(pool, era, request)
+        if total is not None:
+            totals = [total]
+        else:
+            totals, refused_sizes = _model_totals(pool, era, request)
+            rejected.extend(refused_sizes)
         if total is None and not totals:
             rejected.append(Rejection("any", pool.name, "no layout within the pool passes the model's rules"))
         for size in totals:
@@ -443,6 +477,7 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
                 placed = replace(placed, matches_wish=matches)
                 layouts.append(replace(placed, notes=_notes(placed, pool, request)))
     layouts.sort(key=lambda layout: _rank_key(layout, request))
+    rejected = list({(r.layout, r.pool): r for r in reversed(rejected)}.values())[::-1]
     recommendation = layouts[0] if layouts else None
     if recommendation is not None and not recommendation.fits_now:
         warnings.append(
