@@ -39,7 +39,9 @@ def test_offline_without_kserve_version_warns_and_uses_the_newest_rules() -> Non
 
 
 def test_json_output_has_the_documented_keys() -> None:
-    code, out, _ = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "v0.15.0", "-o", "json")
+    code, out, _ = run(
+        "plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "v0.15.0", "-o", "json"
+    )
     assert code == 0
     data = json.loads(out)
     assert data["kserveVersion"] == "v0.15.0"
@@ -52,7 +54,12 @@ def test_json_output_has_the_documented_keys() -> None:
         "freeGpus": 16,
     }
     rec = data["recommendation"]
-    assert (rec["pipelineParallelSize"], rec["tensorParallelSize"], rec["totalGpus"], rec["nodeCount"]) == (2, 8, 16, 2)
+    assert (rec["pipelineParallelSize"], rec["tensorParallelSize"], rec["totalGpus"], rec["nodeCount"]) == (
+        2,
+        8,
+        16,
+        2,
+    )
     assert rec["head"]["gpus"] == 8 and rec["worker"] == {"gpus": 8, "replicas": 1}
     assert {p["pod"] for p in rec["placement"]} == {"head", "worker-0"}
     assert isinstance(data["alternatives"], list)
@@ -63,7 +70,17 @@ def test_json_output_has_the_documented_keys() -> None:
 
 
 def test_yaml_output_parses_and_matches_json() -> None:
-    args = ["plan", "--nodes-file", MIXED, "--pods-file", MIXED_PODS, "--gpus", "8", "--kserve-version", "v0.16.0"]
+    args = [
+        "plan",
+        "--nodes-file",
+        MIXED,
+        "--pods-file",
+        MIXED_PODS,
+        "--gpus",
+        "8",
+        "--kserve-version",
+        "v0.16.0",
+    ]
     _, as_json, _ = run(*args, "-o", "json")
     _, as_yaml, _ = run(*args, "-o", "yaml")
     assert yaml.safe_load(as_yaml) == json.loads(as_json)

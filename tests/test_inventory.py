@@ -38,7 +38,12 @@ def test_effective_request_counts_native_sidecars_in_init_and_app_phases() -> No
 
 
 def test_effective_request_takes_the_biggest_plain_init_container_when_it_exceeds_the_app() -> None:
-    pod = {"spec": {"initContainers": [_container("warmup", 4)], "containers": [_container("a", 1), _container("b", 2)]}}
+    pod = {
+        "spec": {
+            "initContainers": [_container("warmup", 4)],
+            "containers": [_container("a", 1), _container("b", 2)],
+        }
+    }
     assert pod_effective_request(pod, GPU) == 4
 
 
@@ -88,7 +93,11 @@ def test_the_gpu_taint_is_tolerated_and_other_hard_taints_are_reported() -> None
     ]
     node = build_inventory([gpu_node("n1", taints=taints)], []).nodes[0]
     assert node.schedulable
-    assert node.taints == ("nvidia.com/gpu=present:NoSchedule", "team=research:NoSchedule", "spot:PreferNoSchedule")
+    assert node.taints == (
+        "nvidia.com/gpu=present:NoSchedule",
+        "team=research:NoSchedule",
+        "spot:PreferNoSchedule",
+    )
     assert node.hard_taints == ("team=research:NoSchedule",)
 
 
@@ -121,7 +130,10 @@ def test_each_gfd_sharing_signal_marks_the_node_shared(labels: dict[str, str]) -
 def test_mig_slices_are_not_whole_gpus() -> None:
     mixed = gpu_node("mig-mixed", 7, resource="nvidia.com/mig-1g.10gb")
     single = gpu_node(
-        "mig-single", 56, product="NVIDIA-A100-SXM4-40GB-MIG-1g.5gb", labels={"nvidia.com/mig.strategy": "single"}
+        "mig-single",
+        56,
+        product="NVIDIA-A100-SXM4-40GB-MIG-1g.5gb",
+        labels={"nvidia.com/mig.strategy": "single"},
     )
     inventory = build_inventory([mixed, single], [])
     assert all(n.mig and n.physical == 0 and not n.placeable for n in inventory.nodes)
@@ -134,7 +146,12 @@ def test_nodes_group_into_pools_by_resource_product_and_gpus_per_node() -> None:
         gpu_node("h2", 8),
         gpu_node("h4-small", 4),
         gpu_node("l1", 4, product="NVIDIA-L40S", memory_mib=46068),
-        gpu_node("amd1", 8, resource="amd.com/gpu", labels={"amd.com/gpu.product-name": "AMD_Instinct_MI300X_OAM", "amd.com/gpu.vram": "192G"}),
+        gpu_node(
+            "amd1",
+            8,
+            resource="amd.com/gpu",
+            labels={"amd.com/gpu.product-name": "AMD_Instinct_MI300X_OAM", "amd.com/gpu.vram": "192G"},
+        ),
     ]
     inventory = build_inventory(nodes, [])
     pools = {p.name: p for p in inventory.pools}

@@ -25,8 +25,12 @@ def two_by_eight() -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("era", [V0150, V0151, V020], ids=lambda e: e.key)
-@pytest.mark.parametrize("request_", [PlanRequest(total_gpus=16), PlanRequest(tensor_parallel=16)], ids=["gpus", "tp"])
-def test_seed_case_two_nodes_of_eight_becomes_pp2_tp8_one_pod_per_node(era: object, request_: PlanRequest) -> None:
+@pytest.mark.parametrize(
+    "request_", [PlanRequest(total_gpus=16), PlanRequest(tensor_parallel=16)], ids=["gpus", "tp"]
+)
+def test_seed_case_two_nodes_of_eight_becomes_pp2_tp8_one_pod_per_node(
+    era: object, request_: PlanRequest
+) -> None:
     result = plan(build_inventory(two_by_eight(), []), era, request_)  # type: ignore[arg-type]
     rec = result.recommendation
     assert rec is not None
@@ -48,13 +52,15 @@ def test_v0151_lists_cross_node_tensor_parallel_as_an_alternative_only() -> None
     result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16))
     assert result.recommendation is not None and not result.recommendation.cross_node_tp
     cross = [a for a in result.alternatives if a.cross_node_tp]
-    assert [(a.pipeline_parallel_size, a.tensor_parallel_size, a.head_gpus, a.worker_gpus) for a in cross] == [
-        (1, 16, 8, 8)
-    ]
+    assert [
+        (a.pipeline_parallel_size, a.tensor_parallel_size, a.head_gpus, a.worker_gpus) for a in cross
+    ] == [(1, 16, 8, 8)]
 
 
 def test_allow_cross_node_tp_makes_tp16_over_two_pods_the_recommendation_on_v0151() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16, allow_cross_node_tp=True))
+    result = plan(
+        build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16, allow_cross_node_tp=True)
+    )
     rec = result.recommendation
     assert rec is not None and rec.cross_node_tp
     assert (rec.pipeline_parallel_size, rec.tensor_parallel_size, rec.node_count) == (1, 16, 2)
@@ -145,7 +151,9 @@ def test_isvc_snippet_sets_gpu_requests_only_where_kserve_reads_them() -> None:
     layout = Layout("p", "nvidia.com/gpu", 2, 8, 8, 8, 1)
     old = isvc_snippet(layout, V0150)
     new = isvc_snippet(layout, V0151)
-    assert old == {"spec": {"predictor": {"workerSpec": {"pipelineParallelSize": 2, "tensorParallelSize": 8}}}}
+    assert old == {
+        "spec": {"predictor": {"workerSpec": {"pipelineParallelSize": 2, "tensorParallelSize": 8}}}
+    }
     predictor = new["spec"]["predictor"]
     assert predictor["model"]["resources"]["requests"] == {"nvidia.com/gpu": "8"}
     assert predictor["workerSpec"]["containers"][0]["name"] == "worker-container"
@@ -155,7 +163,9 @@ def test_isvc_snippet_sets_gpu_requests_only_where_kserve_reads_them() -> None:
 def test_isvc_snippet_adds_the_gpu_types_annotation_for_resources_kserve_does_not_know() -> None:
     layout = Layout("p", "gpu.intel.com/xe", 2, 4, 4, 4, 1)
     snippet = isvc_snippet(layout, V0151)
-    assert snippet["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"] == '["gpu.intel.com/xe"]'
+    assert (
+        snippet["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"] == '["gpu.intel.com/xe"]'
+    )
 
 
 def test_place_pods_never_overcommits_and_reports_impossible_sets() -> None:
@@ -177,7 +187,9 @@ def test_planner_invariants_hold_for_any_cluster(
 ) -> None:
     era = era_for(parse_version(era_version))
     nodes = [gpu_node(f"n{i}", g) for i, g in enumerate(node_gpus)]
-    pods = [gpu_pod(f"p{i}", f"n{i}", min(b, g)) for i, (g, b) in enumerate(zip(node_gpus, busy, strict=False))]
+    pods = [
+        gpu_pod(f"p{i}", f"n{i}", min(b, g)) for i, (g, b) in enumerate(zip(node_gpus, busy, strict=False))
+    ]
     inventory = build_inventory(nodes, pods)
     result = plan(inventory, era, PlanRequest(total_gpus=total))
     by_name = {n.name: n for n in inventory.nodes}
