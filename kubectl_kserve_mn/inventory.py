@@ -398,10 +398,10 @@ def build_inventory(
 def _pools(entries: Sequence[NodeGpus]) -> list[Pool]:
     groups: dict[tuple[str, str, int, bool, bool], list[NodeGpus]] = {}
     for entry in entries:
-        product = entry.product or ""
+        product_key = (entry.product or "").upper().removeprefix("NVIDIA-")
         key = (
             entry.gpu_resource,
-            product.upper().removeprefix("NVIDIA-"),
+            product_key,
             entry.physical,
             entry.shared,
             entry.mig,
