@@ -102,7 +102,7 @@ def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeV
     from kubectl_kserve_mn.kserve import controller, runtimes
 
     isvc = cluster.get_inferenceservice(namespace, name)
-    if not (isvc.get("spec") or {}).get("predictor", {}).get("workerSpec"):
+    if not isinstance(((isvc.get("spec") or {}).get("predictor") or {}).get("workerSpec"), dict):
         raise InputError(
             f"InferenceService {namespace}/{name} is not multi-node (no spec.predictor.workerSpec)"
         )
@@ -111,6 +111,8 @@ def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeV
     except ClusterError:
         candidates = []
     choice = runtimes.select_runtime(isvc, candidates)
+    if not version.era.multinode:
+        raise InputError(f"KServe {version.era.key} has no multi-node support (workerSpec is inert before v0.15.0)")
     pp, tp = runtimes.effective_parallelism(isvc, choice.runtime, version.era)
     layout = controller.compute_layout(isvc, choice.runtime, version.era)
     annotations = (isvc.get("metadata") or {}).get("annotations") or {}
