@@ -210,3 +210,59 @@ def test_planner_invariants_hold_for_any_cluster(
         if era.pod_gpus_are_tp:
             assert layout.pipeline_parallel_size >= 2
             assert set(layout.pod_gpus) == {layout.tensor_parallel_size}
+
+
+def _isvc_with(snippet: dict[str, object]) -> dict[str, object]:
+    """A multi-node InferenceService as a user writes it, with the planner's snippet merged in."""
+    from kubectl_kserve_mn.kserve.runtimes import merge_container
+
+    isvc: dict[str, object] = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "llm", "namespace": "ml", "annotations": {}},
+        "spec": {
+            "predictor": {
+                "model": {"modelFormat": {"name": "huggingface"}, "storageUri": "pvc://models/llm"},
+                "workerSpec": {},
+            }
+        },
+    }
+    predictor = isvc["spec"]["predictor"]  # type: ignore[index]
+    new_predictor = snippet["spec"]["predictor"]  # type: ignore[index]
+    if "model" in new_predictor:
+        predictor["model"] = merge_container(predictor["model"], new_predictor["model"])
+    predictor["workerSpec"] = new_predictor["workerSpec"]
+    return isvc
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    node_gpus=st.sampled_from([2, 4, 8]),
+    nodes=st.integers(min_value=1, max_value=4),
+    total=st.integers(min_value=1, max_value=32),
+    era_version=st.sampled_from(["v0.15.0", "v0.15.1", "v0.16.0", "v0.18.0", "v0.20.0"]),
+    cross=st.booleans(),
+)
+def test_kserve_controller_creates_exactly_the_pods_the_planner_promised(
+    node_gpus: int, nodes: int, total: int, era_version: str, cross: bool
+) -> None:
+    """The snippet the planner prints, run through KServe's controller arithmetic of that era,
+    gives the same pod count and GPUs per pod: the plan is what KServe will really create."""
+    from kubectl_kserve_mn.kserve.controller import compute_layout
+    from kubectl_kserve_mn.kserve.runtimes import shipped_runtime
+
+    era = era_for(parse_version(era_version))
+    inventory = build_inventory([gpu_node(f"n{i}", node_gpus) for i in range(nodes)], [])
+    result = plan(inventory, era, PlanRequest(total_gpus=total, allow_cross_node_tp=cross))
+    for layout in [result.recommendation, *result.alternatives]:
+        if layout is None:
+            continue
+        predicted = compute_layout(_isvc_with(isvc_snippet(layout, era)), shipped_runtime(era), era)
+        assert predicted.error is None
+        assert predicted.node_count == layout.node_count
+        assert predicted.head.gpus == layout.head_gpus
+        assert predicted.worker_replicas == layout.worker_replicas
+        if layout.worker_replicas:
+            assert predicted.worker.gpus == layout.worker_gpus
+        assert predicted.pipeline_parallel_size == layout.pipeline_parallel_size
+        assert predicted.tensor_parallel_size == layout.tensor_parallel_size
