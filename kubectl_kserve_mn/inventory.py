@@ -295,9 +295,10 @@ def _node_gpus(
     capacity = gpu_count((status.get("capacity") or {}).get(resource, 0))
     allocatable = gpu_count((status.get("allocatable") or {}).get(resource, capacity))
     product = _product(labels, resource)
+    # GFD sets nvidia.com/mig.strategy whenever a strategy is configured, MIG on or off; with the
+    # single strategy and MIG on it renames the product <GPU>-MIG-<profile>, which is the real signal.
     mig = resource.startswith("nvidia.com/mig-") or (
-        resource == "nvidia.com/gpu"
-        and (labels.get("nvidia.com/mig.strategy") == "single" or "-MIG-" in (product or ""))
+        resource == "nvidia.com/gpu" and "-MIG-" in (product or "")
     )
     replicas = _int_label(labels, "nvidia.com/gpu.replicas") or 1
     strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")

@@ -140,6 +140,12 @@ def test_mig_slices_are_not_whole_gpus() -> None:
     assert inventory.pools and not any(p.placeable for p in inventory.pools)
 
 
+def test_a_configured_mig_strategy_without_mig_slices_still_counts_whole_gpus() -> None:
+    node = gpu_node("h", 8, labels={"nvidia.com/mig.strategy": "single", "nvidia.com/mig.capable": "true"})
+    entry = build_inventory([node], []).nodes[0]
+    assert not entry.mig and entry.physical == 8 and entry.placeable
+
+
 def test_nodes_group_into_pools_by_resource_product_and_gpus_per_node() -> None:
     nodes = [
         gpu_node("h1", 8),
