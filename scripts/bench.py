@@ -165,6 +165,26 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
     return [Comparison("plan", ours, [nodes, pods])]
 
 
+@benchmark("startup", "built binary (onedir/onefile) --help and version --client vs kubectl version --client")
+def bench_startup(ctx: BenchContext) -> list[Comparison]:
+    """scripts/bench_startup.py's interleaved runs of the PyInstaller builds (scripts/build.sh)."""
+    import bench_startup as startup
+
+    report = startup.run(ctx.runs)
+    baseline = Timing(
+        report["baseline"], ["kubectl", "version", "--client"], runs=[report["baseline_median_s"]]
+    )
+    comparisons = []
+    for row in report["results"]:
+        if row["name"] == report["baseline"]:
+            continue
+        ours = Timing(row["name"], row["argv"], runs=[row["median_s"]])
+        comparisons.append(Comparison(row["name"], ours, [baseline]))
+    for path in report["missing"]:
+        print(f"startup: not built, left out: {path}", file=sys.stderr)
+    return comparisons
+
+
 def start_cluster(ctx: BenchContext) -> Any:
     from tests.fakeapi import FakeKubeAPI
 
