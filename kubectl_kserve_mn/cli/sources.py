@@ -112,7 +112,9 @@ def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeV
         candidates = []
     choice = runtimes.select_runtime(isvc, candidates)
     if not version.era.multinode:
-        raise InputError(f"KServe {version.era.key} has no multi-node support (workerSpec is inert before v0.15.0)")
+        raise InputError(
+            f"KServe {version.era.key} has no multi-node support (workerSpec is inert before v0.15.0)"
+        )
     pp, tp = runtimes.effective_parallelism(isvc, choice.runtime, version.era)
     layout = controller.compute_layout(isvc, choice.runtime, version.era)
     annotations = (isvc.get("metadata") or {}).get("annotations") or {}
