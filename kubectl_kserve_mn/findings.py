@@ -34,14 +34,23 @@ gpu-resource-unknown        error     a GPU resource KServe does not know withou
                                       when the annotation covers it but the controller's arithmetic
                                       still ignores it)
 pods-pending                error     existing pods Pending with FailedScheduling events about GPUs
+model-unreadable            error     the model named by --model or the ``kserve-mn/model`` annotation
+                                      cannot be loaded (only that item fails, not the run)
+model-memory-unknown        info      a model is given but the GPU memory per GPU is not known (no
+                                      node label, no --gpu-memory): memory was not checked
+model-*                     error     vLLM's rules for the model at the controller's TP x PP, and the
+                            / warning per-GPU memory estimate: the codes of :mod:`kubectl_kserve_mn.model`
+                                      (model-heads-not-divisible, model-weights-exceed-memory,
+                                      model-kv-below-context, model-kv-low-concurrency, ...)
 ==========================  ========  =============================================================
 
-Extra finding sources (e.g. model-fit checks) append through :func:`add_findings`.
+Extra finding sources append through :func:`add_findings` or ``extra_findings``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +84,14 @@ from kubectl_kserve_mn.kserve.runtimes import (
     merged_worker_container,
     select_runtime,
 )
+from kubectl_kserve_mn.model import (
+    MODEL_ANNOTATION,
+    MemoryEstimate,
+    ModelFacts,
+    estimate_memory,
+    layout_violations,
+    memory_violations,
+)
 from kubectl_kserve_mn.planner import place_pods
 
 ERROR = "error"
@@ -83,6 +100,10 @@ INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
+
+MODEL_UNREADABLE = "model-unreadable"
+MODEL_MEMORY_UNKNOWN = "model-memory-unknown"
+DEFAULT_UTILIZATION = 0.9  # vLLM's --gpu-memory-utilization as the model package assumes it
 
 
 @dataclass(frozen=True)
@@ -114,6 +135,31 @@ class NodeView:
 
 
 @dataclass(frozen=True)
+class ModelInput:
+    """The model an InferenceService serves, as the shell loaded it, and the memory settings to size it.
+
+    ``facts`` is None when it could not be loaded; ``error`` then says why (a ``model-unreadable``
+    finding on that item, not a failed run)."""
+
+    spec: str
+    """The model as the user named it (a path relative to the current directory, or an HF id)."""
+    facts: ModelFacts | None
+    error: str | None = None
+    source: str = "--model"
+    """``--model`` or the annotation name."""
+    gpu_memory_bytes: int | None = None
+    """``--gpu-memory``: used when the nodes' labels do not say."""
+    utilization: float | None = None
+    """``--gpu-memory-utilization`` given on the command line; None: the pod's vLLM args, else 0.9."""
+    max_model_len: int | None = None
+    """``--max-model-len``; None: the pod's vLLM args, else the model's context."""
+    flags: tuple[str, ...] = ()
+    """Memory flags to repeat in suggested commands (``--gpu-memory 80Gi``...)."""
+    plan_flags: tuple[str, ...] = ()
+    """Flags only the suggested ``plan`` takes (``--nodes-file F``)."""
+
+
+@dataclass(frozen=True)
 class ItemReport:
     kind: str
     namespace: str | None
@@ -124,6 +170,9 @@ class ItemReport:
     runtime: str | None = None
     """``Kind/name`` of the runtime used, or None."""
     notes: tuple[str, ...] = field(default=())
+    model: ModelFacts | None = None
+    memory: MemoryEstimate | None = None
+    """The per-GPU memory estimate of the model at the controller's layout (None: not computed)."""
 
     @property
     def errors(self) -> int:
@@ -140,9 +189,16 @@ class ItemReport:
             "name": self.name,
             "runtime": self.runtime,
             "admission": self.admission.to_json(),
-            "layout": None if self.layout is None else self.layout.to_json(),
+            "layout": None if self.layout is None else self._layout_json(),
+            "model": None if self.model is None else self.model.to_json(),
             "findings": [f.to_json() for f in self.findings],
         }
+
+    def _layout_json(self) -> dict[str, Any]:
+        assert self.layout is not None
+        data = self.layout.to_json()
+        data["memory"] = None if self.memory is None else self.memory.to_json()
+        return data
 
 
 def add_findings(report: ItemReport, extra: Iterable[Finding]) -> ItemReport:
@@ -160,6 +216,19 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def fix_command(name: str, namespace: str | None) -> str:
     return f"kubectl kserve-mn fix {name}" + (f" -n {namespace}" if namespace else "")
+
+
+def offline_plan_command(
+    isvc: Mapping[str, Any], layout: ControllerLayout, kv: KServeVersion, flags: Sequence[str] = ()
+) -> str:
+    """For an object in a file: the ``plan`` that prints the fields to put in it. The wish is the
+    InferenceService's TP, and its PP only when it sets one (otherwise plan picks PP for the nodes)."""
+    worker = _dict(_dict(_dict(isvc.get("spec")).get("predictor")).get("workerSpec"))
+    args = ["--tensor-parallel-size", str(layout.tensor_parallel_size)]
+    if worker.get("pipelineParallelSize") is not None:
+        args += ["--pipeline-parallel-size", str(layout.pipeline_parallel_size)]
+    version = ["--kserve-version", kv.version] if kv.version else []
+    return "kubectl kserve-mn plan " + shlex.join([*args, *flags, *version])
 
 
 # --- pieces -------------------------------------------------------------------------------------
@@ -223,6 +292,11 @@ def _admission_suggestion(message: str, era: Era) -> str:
     if "autoscaler" in message and "Multinode" in message:
         return f"set the annotation serving.kserve.io/autoscalerClass: {era.required_autoscaler_class}"
     if "is not a supported autoscaler class type" in message:
+        if era.required_autoscaler_class:  # any other allowed class fails the multi-node check next
+            return (
+                f"set the annotation serving.kserve.io/autoscalerClass: {era.required_autoscaler_class} "
+                f"(the only class KServe {era.key} allows for multi-node)"
+            )
         return "use one of: " + ", ".join(era.allowed_autoscaler_classes)
     if "Storage Protocol" in message or "StorageURI must be set" in message:
         return "set predictor.model.storageUri to " + " or ".join(f"{p}://..." for p in era.storage_protocols)
@@ -446,11 +520,10 @@ def _own_pod(pod: Mapping[str, Any], name: str, namespace: str | None) -> bool:
     )
 
 
-def _schedulability_findings(
-    isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None, layout: ControllerLayout, view: NodeView
-) -> list[Finding]:
-    """Where the pods of ``layout`` can go on ``view``'s nodes (the ISVC's own pods do not count as used)."""
-    name, namespace = _name(isvc), _namespace(isvc)
+def _pod_selectors(
+    isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The head's and the workers' nodeSelectors (the InferenceService's keys over the runtime's)."""
     predictor = _dict(_dict(isvc.get("spec")).get("predictor"))
     rt_spec = _dict((runtime or {}).get("spec"))
     head_sel = _selector(rt_spec.get("nodeSelector"), predictor.get("nodeSelector"))
@@ -458,6 +531,15 @@ def _schedulability_findings(
         _dict(rt_spec.get("workerSpec")).get("nodeSelector"),
         _dict(predictor.get("workerSpec")).get("nodeSelector"),
     )
+    return head_sel, worker_sel
+
+
+def _schedulability_findings(
+    isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None, layout: ControllerLayout, view: NodeView
+) -> list[Finding]:
+    """Where the pods of ``layout`` can go on ``view``'s nodes (the ISVC's own pods do not count as used)."""
+    name, namespace = _name(isvc), _namespace(isvc)
+    head_sel, worker_sel = _pod_selectors(isvc, runtime)
     other_pods = [p for p in view.pods if not _own_pod(p, name, namespace)]
     pods: list[tuple[str, str, int, dict[str, str]]] = [
         ("head", layout.head.gpu_resource, layout.head.gpus, head_sel)
@@ -594,6 +676,171 @@ def pending_pod_findings(
     ]
 
 
+# --- the model ----------------------------------------------------------------------------------
+
+MIB = 1 << 20
+_SIZE_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def vllm_arg(container: Mapping[str, Any], flag: str) -> str | None:
+    """The value of a vLLM flag in a container's args: ``--max-model-len=N``, ``--max-model-len N`` or the
+    underscore spelling (vLLM's FlexibleArgumentParser accepts both); the last one wins, as in argparse."""
+    spellings = {flag, "--" + flag[2:].replace("-", "_")}
+    raw = container.get("args")
+    args = [str(a) for a in raw if isinstance(a, str | int | float)] if isinstance(raw, list) else []
+    value: str | None = None
+    for index, arg in enumerate(args):
+        key, sep, rest = arg.partition("=")
+        if key in spellings:
+            if sep:
+                value = rest
+            elif index + 1 < len(args):
+                value = args[index + 1]
+    return value
+
+
+def _human_int(text: str) -> int | None:
+    """vLLM's ``human_readable_int`` for --max-model-len: 32768, 32k (x1000) or 32K (x1024)."""
+    text = text.strip()
+    scale = _SIZE_SUFFIXES.get(text[-1:], 1) if text else 1
+    number = text[:-1] if scale != 1 else text
+    try:
+        value = int(float(number) * scale) if scale != 1 else int(number)
+    except ValueError:
+        return None
+    return value if value >= 1 else None
+
+
+def _vllm_settings(
+    isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None, model: ModelInput
+) -> tuple[float, int | None]:
+    """--gpu-memory-utilization and --max-model-len: the command line's, else the head container's vLLM
+    args (runtime args first, then the InferenceService's, as KServe concatenates them), else defaults."""
+    head = merged_head_container(isvc, runtime)
+    utilization = model.utilization
+    if utilization is None:
+        raw = vllm_arg(head, "--gpu-memory-utilization")
+        try:
+            parsed = float(raw) if raw is not None else None
+        except ValueError:
+            parsed = None
+        utilization = parsed if parsed is not None and 0 < parsed <= 1 else DEFAULT_UTILIZATION
+    max_len = model.max_model_len
+    if max_len is None:
+        raw = vllm_arg(head, "--max-model-len")
+        max_len = _human_int(raw) if raw is not None else None
+    return utilization, max_len
+
+
+def _layout_gpu_memory(
+    isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None, layout: ControllerLayout, view: NodeView
+) -> tuple[int, str] | None:
+    """Bytes per GPU from the labels of the nodes the layout's pods may land on (their GPU resource and
+    nodeSelector; nodes big enough for the pod when there are any), the smallest when they differ."""
+    head_sel, worker_sel = _pod_selectors(isvc, runtime)
+    asks = [(layout.head.gpu_resource, layout.head.gpus, head_sel)]
+    if layout.worker_replicas:
+        asks.append((layout.worker.gpu_resource, layout.worker.gpus, worker_sel))
+    found: dict[str, int] = {}
+    for resource, gpus, selector in asks:
+        if gpus <= 0 or (view.gpu_resource and resource != view.gpu_resource):
+            continue
+        inventory = build_inventory(view.nodes, (), gpu_resource=resource, node_selector=selector or None)
+        nodes = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
+        fitting = [n for n in nodes if n.physical >= gpus] or nodes
+        found.update({n.name: n.memory_mib for n in fitting if n.memory_mib})
+    if not found:
+        return None
+    smallest = min(found.values())
+    names = sorted(found)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    sizes = sorted(set(found.values()))
+    what = f"{smallest:,} MiB per GPU from the labels of {shown}"
+    if len(sizes) > 1:
+        what += f"; the smallest of {', '.join(f'{m:,}' for m in sizes)} MiB, as the pods may land on any"
+    return smallest * MIB, what
+
+
+def _model_suggestion(
+    name: str, namespace: str | None, model: ModelInput, kv: KServeVersion, *, existing: bool
+) -> str:
+    if existing:
+        return f"{fix_command(name, namespace)} {shlex.join(['--model', model.spec, *model.flags])}"
+    version = ["--kserve-version", kv.version] if kv.version else []
+    return "kubectl kserve-mn plan " + shlex.join(
+        ["--model", model.spec, *model.plan_flags, *model.flags, *version]
+    )
+
+
+def _unreadable_model(model: ModelInput) -> Finding:
+    return Finding(
+        MODEL_UNREADABLE,
+        ERROR,
+        f"cannot load the model named by {model.source} ({model.spec}): {model.error}; the model's vLLM "
+        "rules and memory were not checked",
+        f"set {MODEL_ANNOTATION} to a config.json path, a model directory or a Hugging Face id (org/name), "
+        "or pass --model",
+    )
+
+
+def model_findings(
+    isvc: Mapping[str, Any],
+    runtime: Mapping[str, Any] | None,
+    layout: ControllerLayout,
+    model: ModelInput,
+    kv: KServeVersion,
+    *,
+    nodes: NodeView | None = None,
+    existing: bool = False,
+) -> tuple[list[Finding], MemoryEstimate | None]:
+    """vLLM's rules for the model at the controller's TP x PP (what vLLM is started with), and the per-GPU
+    memory estimate when the GPU memory is known (node labels of the pods' nodes, else --gpu-memory)."""
+    if model.facts is None:
+        return [_unreadable_model(model)], None
+    facts = model.facts
+    tp, pp = layout.tensor_parallel_size, layout.pipeline_parallel_size
+    at = f"TP={tp} x PP={pp}"
+    suggestion = _model_suggestion(_name(isvc), _namespace(isvc), model, kv, existing=existing)
+    findings: list[Finding] = []
+    for violation in layout_violations(facts, tp, pp):
+        lead = (
+            f"vLLM will refuse to start {facts.name} at {at}" if violation.severity == ERROR else facts.name
+        )
+        findings.append(
+            Finding(violation.code, violation.severity, f"{lead}: {violation.message}", suggestion)
+        )
+    known = _layout_gpu_memory(isvc, runtime, layout, nodes) if nodes is not None else None
+    if known is None and model.gpu_memory_bytes:
+        known = (model.gpu_memory_bytes, "--gpu-memory")
+    if known is None:
+        why = "no nodes were read" if nodes is None else "no nvidia.com/gpu.memory or amd.com/gpu.vram label"
+        findings.append(
+            Finding(
+                MODEL_MEMORY_UNKNOWN,
+                INFO,
+                f"the GPU memory per GPU is unknown ({why}): whether {facts.name}'s weights and KV cache fit "
+                f"at {at} was not checked",
+                "pass --gpu-memory SIZE (e.g. 80Gi)"
+                + (" or --nodes-file" if nodes is None else "")
+                + ", or label the nodes with GPU Feature Discovery",
+            )
+        )
+        return findings, None
+    memory_bytes, where = known
+    utilization, max_len = _vllm_settings(isvc, runtime, model)
+    estimate = estimate_memory(facts, tp, pp, memory_bytes, utilization=utilization, max_model_len=max_len)
+    for violation in memory_violations(estimate):
+        findings.append(
+            Finding(
+                violation.code,
+                violation.severity,
+                f"{facts.name} at {at} on {memory_bytes / (1 << 30):.1f} GiB GPUs ({where}): {violation.message}",
+                suggestion,
+            )
+        )
+    return findings, estimate
+
+
 # --- entry points -------------------------------------------------------------------------------
 
 
@@ -609,6 +856,7 @@ def check_inferenceservice(
     events: Sequence[Mapping[str, Any]] = (),
     offline: bool = False,
     extra_findings: Iterable[Finding] = (),
+    model: ModelInput | None = None,
 ) -> ItemReport:
     """Admission, layout and findings for one multi-node InferenceService.
 
@@ -616,9 +864,13 @@ def check_inferenceservice(
     schedulability findings. ``existing``: the object is on the cluster (rejection means its next update
     fails); ``pods``/``events`` are its pods and its namespace's FailedScheduling events.
     ``offline``: runtimes come from files, so a missing runtime is only a warning.
+    ``model``: check the model's vLLM rules and memory at the controller's layout.
     """
     era = kv.era
     name, namespace = _name(isvc), _namespace(isvc)
+    facts = model.facts if model is not None else None
+    if model is not None and facts is None:
+        extra_findings = (_unreadable_model(model), *extra_findings)
     admission = admit_inferenceservice(isvc, era, custom_gpu_types=custom_gpu_types)
     findings = _admission_findings(isvc, admission, kv, existing=existing, custom_gpu_types=custom_gpu_types)
     if not era.multinode:
@@ -632,7 +884,13 @@ def check_inferenceservice(
             )
         )
         return ItemReport(
-            "InferenceService", namespace, name, admission, None, tuple(findings) + tuple(extra_findings)
+            "InferenceService",
+            namespace,
+            name,
+            admission,
+            None,
+            tuple(findings) + tuple(extra_findings),
+            model=facts,
         )
     mode = _deployment_mode_finding(isvc, era, kv)
     if mode is not None:
@@ -657,6 +915,7 @@ def check_inferenceservice(
             None,
             tuple(findings) + tuple(extra_findings),
             runtime_label,
+            model=facts,
         )
     layout = compute_layout(isvc, choice.runtime, era, custom_gpu_types=custom_gpu_types)
     if choice.error or layout.error:
@@ -696,6 +955,12 @@ def check_inferenceservice(
     findings += schedule
     if existing:
         findings += pending_pod_findings(pods, events, findings)
+    estimate: MemoryEstimate | None = None
+    if model is not None and facts is not None:
+        found, estimate = model_findings(
+            isvc, choice.runtime, layout, model, kv, nodes=nodes, existing=existing
+        )
+        findings += found
     return ItemReport(
         "InferenceService",
         namespace,
@@ -704,6 +969,8 @@ def check_inferenceservice(
         layout,
         tuple(findings) + tuple(extra_findings),
         runtime_label,
+        model=facts,
+        memory=estimate,
     )
 
 

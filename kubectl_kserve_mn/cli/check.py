@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,14 +24,25 @@ from kubectl_kserve_mn.cli.options import (
     resolve_kserve_version,
     warn,
 )
-from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError, NotFoundError
+from kubectl_kserve_mn.cli.sources import model_options, resolve_model
+from kubectl_kserve_mn.errors import (
+    EXIT_CLUSTER,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ClusterError,
+    InputError,
+    NotFoundError,
+)
 from kubectl_kserve_mn.findings import (
     ISVC_LABEL,
     ItemReport,
+    ModelInput,
     NodeView,
     check_inferenceservice,
     check_runtime,
+    fix_command,
     has_errors,
+    offline_plan_command,
 )
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
@@ -52,15 +65,68 @@ class CheckRun:
     reports: list[ItemReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    """What could not be read (a 403 namespace during -A, a named object not found): the result is
+    partial, so the exit status is 3 even though the rest is reported."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "kserveVersion": self.version.display,
             "kserveVersionSource": self.version.source,
             "items": [report.to_json() for report in self.reports],
+            "unreadable": list(self.unreadable),
             "notes": list(self.notes),
             "warnings": list(self.warnings),
         }
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreadable:
+            return EXIT_CLUSTER
+        return EXIT_FINDINGS if has_errors(self.reports) else EXIT_OK
+
+
+@dataclass
+class ModelSource:
+    """Each InferenceService's model: --model for all of them, else its ``kserve-mn/model`` annotation,
+    loaded once per path or id. A bad annotation becomes a finding on its item, not a failed run."""
+
+    given: ModelInput | None
+    settings: ModelInput
+    """The memory flags, with no model: the template of every annotation's ModelInput."""
+    cache: dict[str, ModelInput] = field(default_factory=dict)
+
+    def for_isvc(self, isvc: dict[str, Any], base_dir: Path | None = None) -> ModelInput | None:
+        if self.given is not None:
+            return self.given
+        from kubectl_kserve_mn.model import MODEL_ANNOTATION, load_model, model_spec_from_isvc
+
+        spec = model_spec_from_isvc(isvc)
+        if spec is None:
+            return None
+        path = _beside(spec, base_dir)
+        if path not in self.cache:
+            source = f"annotation {MODEL_ANNOTATION}"
+            try:
+                self.cache[path] = replace(self.settings, spec=path, facts=load_model(path), source=source)
+            except InputError as err:
+                error = err.message.removeprefix(f"--model {path}: ")
+                self.cache[path] = replace(self.settings, spec=spec, facts=None, error=error, source=source)
+        return self.cache[path]
+
+
+def _beside(spec: str, base_dir: Path | None) -> str:
+    """A relative path in an annotation of a file given with -f is relative to that file (so a GitOps
+    repository can be checked from anywhere); returned relative to the current directory."""
+    if base_dir is None or os.path.isabs(os.path.expanduser(spec)) or spec.startswith("~"):
+        return spec
+    candidate = base_dir / spec
+    if not candidate.exists() or (Path(spec).exists() and Path(spec).resolve() == candidate.resolve()):
+        return spec
+    try:
+        return os.path.relpath(candidate)
+    except ValueError:  # another drive on Windows
+        return str(candidate.resolve())
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +157,7 @@ def _is_multinode(isvc: dict[str, Any]) -> bool:
     "--pods-file", metavar="FILE", help="Pods from `kubectl get pods -A -o yaml|json` (with --nodes-file)."
 )
 @click.option("--gpu-resource", metavar="NAME", help="Only consider nodes' GPUs of this resource.")
+@model_options
 @kserve_version_option
 @output_option(("table", "json", "yaml"), "table")
 @connection_options
@@ -101,6 +168,10 @@ def check(
     nodes_file: str | None,
     pods_file: str | None,
     gpu_resource: str | None,
+    model: str | None,
+    gpu_memory: str | None,
+    gpu_memory_utilization: float,
+    max_model_len: int | None,
     kserve_version: str,
     output: str,
     conn: ConnectionOptions,
@@ -110,6 +181,12 @@ def check(
     For each InferenceService with spec.predictor.workerSpec: would KServe's webhook admit it,
     what Deployments and GPU counts the controller would create, and whether those pods can
     schedule on the nodes. ServingRuntimes given with -f are checked against the webhook too.
+
+    With a model (--model for every InferenceService, else each one's kserve-mn/model annotation: a
+    config.json path, relative to the -f file that holds it, a model directory or a Hugging Face id):
+    vLLM's rules at the controller's TP x PP, and the weights and KV cache per GPU when the GPU
+    memory is known (node labels, else --gpu-memory). vLLM args --max-model-len and
+    --gpu-memory-utilization in the InferenceService are used unless given here.
 
     \b
     Examples:
@@ -121,8 +198,11 @@ def check(
       kubectl kserve-mn check -f isvc.yaml --kserve-version v0.15.1
       # offline, with the cluster's nodes saved earlier
       kubectl kserve-mn check -f isvc.yaml --nodes-file nodes.yaml --kserve-version v0.16.0
+      # does Llama-3.1-405B fit the layout the controller will make?
+      kubectl kserve-mn check llama -n team-a --model ./Meta-Llama-3.1-405B/config.json
 
-    Exit status: 0 no error findings; 1 error findings; 2 bad input; 3 cluster error.
+    Exit status: 0 no error findings; 1 error findings; 2 bad input; 3 cluster error, also when
+    some namespaces or named objects could not be read (what could be read is still reported).
     """
     if all_namespaces and conn.namespace:
         raise InputError("-A/--all-namespaces cannot be combined with -n/--namespace")
@@ -130,21 +210,74 @@ def check(
         raise InputError("--pods-file needs --nodes-file")
     if gpu_resource is not None and not gpu_resource.strip():
         raise InputError("--gpu-resource must not be empty")
+    if filenames and all_namespaces:
+        raise InputError("-A/--all-namespaces cannot be combined with -f")
+    if names and all_namespaces:
+        raise InputError("a name cannot be combined with -A/--all-namespaces (give -n NAMESPACE)")
+    models = _model_source(
+        model,
+        gpu_memory,
+        gpu_memory_utilization,
+        max_model_len,
+        nodes_file,
+        pods_file,
+        offline=bool(filenames),
+    )
     if filenames:
-        if all_namespaces:
-            raise InputError("-A/--all-namespaces cannot be combined with -f")
-        run = _offline(names, filenames, nodes_file, pods_file, gpu_resource, kserve_version, conn)
+        run = _offline(names, filenames, nodes_file, pods_file, gpu_resource, kserve_version, conn, models)
     else:
-        if names and all_namespaces:
-            raise InputError("a name cannot be combined with -A/--all-namespaces (give -n NAMESPACE)")
-        run = _online(names, all_namespaces, nodes_file, pods_file, gpu_resource, kserve_version, conn)
+        run = _online(
+            names, all_namespaces, nodes_file, pods_file, gpu_resource, kserve_version, conn, models
+        )
     for message in run.warnings:
         warn(message)
     if output == "table":
         click.echo(render_table(run), nl=False)
     else:
         render.emit(run.to_json(), output)
-    finish(EXIT_FINDINGS if has_errors(run.reports) else EXIT_OK)
+    finish(run.exit_code)
+
+
+def _model_source(
+    spec: str | None,
+    gpu_memory: str | None,
+    utilization: float,
+    max_model_len: int | None,
+    nodes_file: str | None,
+    pods_file: str | None,
+    *,
+    offline: bool,
+) -> ModelSource:
+    """The memory flags and --model, checked before anything is read (a bad flag is exit 2)."""
+    from kubectl_kserve_mn.model import parse_memory_size
+
+    if spec is not None and not spec.strip():
+        raise InputError("--model is empty: give a config.json path, a model directory or a Hugging Face id")
+    memory = parse_memory_size(gpu_memory) if gpu_memory is not None else None
+    explicit = click.get_current_context().get_parameter_source("gpu_memory_utilization")
+    given_utilization = utilization if explicit is not click.core.ParameterSource.DEFAULT else None
+    flags: list[str] = []
+    if gpu_memory is not None:
+        flags += ["--gpu-memory", gpu_memory]
+    if given_utilization is not None:
+        flags += ["--gpu-memory-utilization", f"{given_utilization:g}"]
+    if max_model_len is not None:
+        flags += ["--max-model-len", str(max_model_len)]
+    plan_flags: list[str] = []
+    if offline and nodes_file:
+        plan_flags += ["--nodes-file", nodes_file] + (["--pods-file", pods_file] if pods_file else [])
+    settings = ModelInput(
+        spec="",
+        facts=None,
+        gpu_memory_bytes=memory,
+        utilization=given_utilization,
+        max_model_len=max_model_len,
+        flags=tuple(flags),
+        plan_flags=tuple(plan_flags),
+    )
+    facts = resolve_model(spec)
+    given = replace(settings, spec=spec, facts=facts) if spec and facts is not None else None
+    return ModelSource(given, settings)
 
 
 # --- offline ------------------------------------------------------------------------------------
@@ -158,6 +291,7 @@ def _offline(
     gpu_resource: str | None,
     flag: str,
     conn: ConnectionOptions,
+    models: ModelSource,
 ) -> CheckRun:
     """-f: no cluster access at all."""
     version = resolve_kserve_version(flag, None)
@@ -165,8 +299,11 @@ def _offline(
     if version.warning:
         run.warnings.append(version.warning)
     objects: list[dict[str, Any]] = []
+    origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
     for path in filenames:
-        objects.extend(files.load_objects(path))
+        for obj in files.load_objects(path):
+            origin[id(obj)] = None if path == "-" else Path(path).parent
+            objects.append(obj)
     default_ns = conn.namespace or "default"
     isvcs: list[dict[str, Any]] = []
     runtimes: list[dict[str, Any]] = []
@@ -174,7 +311,9 @@ def _offline(
     for obj in objects:
         kind = str(obj.get("kind"))
         if kind == "InferenceService" or kind == SERVING_RUNTIME:
+            base = origin.get(id(obj))
             obj = copy.deepcopy(obj)
+            origin[id(obj)] = base
             obj.setdefault("metadata", {})
             if not isinstance(obj["metadata"], dict):
                 raise InputError(f"{kind}: metadata must be a mapping")
@@ -225,8 +364,22 @@ def _offline(
         )
     used_shipped = False
     for isvc in multinode:
-        report = check_inferenceservice(isvc, candidates, version, nodes=view, offline=True)
+        report = check_inferenceservice(
+            isvc,
+            candidates,
+            version,
+            nodes=view,
+            offline=True,
+            model=models.for_isvc(isvc, origin.get(id(isvc))),
+        )
         run.reports.append(report)
+        fix = fix_command(report.name, report.namespace)
+        if report.layout is not None and any(f.suggestion == fix for f in report.findings):
+            plan = offline_plan_command(isvc, report.layout, version, models.settings.plan_flags)
+            run.notes.append(
+                f"{report.namespace}/{report.name} is read from a file: `{fix}` changes it once it is on the "
+                f"cluster; before that, `{plan}` prints the fields to put in the file"
+            )
         choice = select_runtime(isvc, candidates)
         used_shipped = used_shipped or (assumed_shipped and choice.name == SHIPPED_MULTINODE_RUNTIME)
     if used_shipped:
@@ -252,6 +405,7 @@ def _online(
     gpu_resource: str | None,
     flag: str,
     conn: ConnectionOptions,
+    models: ModelSource,
 ) -> CheckRun:
     cluster = connect(conn)
     version = resolve_kserve_version(flag, cluster)
@@ -298,6 +452,7 @@ def _online(
                 existing=True,
                 pods=pods,
                 events=events,
+                model=models.for_isvc(isvc),
             )
         )
         choice = select_runtime(isvc, runtimes)
@@ -328,15 +483,18 @@ def _read_isvcs(
         if not found and failures:
             raise ClusterError("; ".join(failures))
         run.warnings.extend(failures)
+        run.unreadable.extend(failures)
         return found
     items, problems = cluster.list_inferenceservices_readable(None if namespace is None else [namespace])
     if problems and not items:
         raise ClusterError("cannot read InferenceServices: " + "; ".join(problems))
     for problem in problems:
         run.warnings.append(f"could not read InferenceServices in {problem}")
+    run.unreadable.extend(f"InferenceServices in {problem}" for problem in problems)
     if problems:
         run.notes.append(
-            f"partial result: InferenceServices in {len(problems)} namespace(s) could not be read"
+            f"partial result: InferenceServices in {len(problems)} namespace(s) could not be read "
+            "(exit status 3); the others are reported above"
         )
     return items
 
@@ -406,6 +564,55 @@ def _verdict(report: ItemReport) -> str:
     return "OK"
 
 
+def _memory_table(reports: list[ItemReport]) -> list[str]:
+    """One row per InferenceService with a model: the per-GPU figures of its controller layout."""
+    gib = float(1 << 30)
+    rows = []
+    for r in reports:
+        if r.model is None:
+            continue
+        layout = r.layout
+        shape = f"PP{layout.pipeline_parallel_size} x TP{layout.tensor_parallel_size}" if layout else "-"
+        mem = r.memory
+        if mem is None:
+            rows.append(
+                [r.namespace or "", r.name, r.model.name, shape, "unknown", "-", "-", "-", "not checked"]
+            )
+            continue
+        rows.append(
+            [
+                r.namespace or "",
+                r.name,
+                r.model.name,
+                shape,
+                f"{mem.gpu_memory_bytes / gib:.1f} GiB x {mem.utilization:g}",
+                f"{mem.per_gpu_weights_bytes / gib:.1f} GiB",
+                f"{mem.kv_cache_tokens:,}",
+                f"{mem.max_model_len:,}",
+                "yes" if mem.fits else "no",
+            ]
+        )
+    if not rows:
+        return []
+    table = tabulate(
+        rows,
+        headers=[
+            "NAMESPACE",
+            "NAME",
+            "MODEL",
+            "LAYOUT",
+            "GPU MEMORY",
+            "WEIGHTS/GPU",
+            "KV TOKENS",
+            "MAX LEN",
+            "FITS",
+        ],
+        tablefmt="plain",
+        disable_numparse=True,
+    )
+    return ["", "Model memory per GPU (vLLM estimate):", table]
+
+
 def render_table(run: CheckRun) -> str:
     lines = [f"KServe: {run.version.display}", ""]
     if run.reports:
@@ -427,6 +634,7 @@ def render_table(run: CheckRun) -> str:
                 tablefmt="plain",
             )
         )
+    lines += _memory_table(run.reports)
     for report in run.reports:
         if not report.findings:
             continue
@@ -439,6 +647,7 @@ def render_table(run: CheckRun) -> str:
                     width=110,
                     initial_indent="  ",
                     subsequent_indent="      ",
+                    break_on_hyphens=False,
                 )
             )
             if finding.suggestion:
@@ -448,9 +657,13 @@ def render_table(run: CheckRun) -> str:
                         width=110,
                         initial_indent="      ",
                         subsequent_indent="         ",
+                        break_on_hyphens=False,
                     )
                 )
     if run.notes:
         lines.append("")
-        lines += [f"note: {note}" for note in run.notes]
+        lines += [
+            textwrap.fill(f"note: {note}", width=110, subsequent_indent="      ", break_on_hyphens=False)
+            for note in run.notes
+        ]
     return "\n".join(lines) + "\n"
