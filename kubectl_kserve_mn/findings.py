@@ -618,8 +618,12 @@ def _schedulability_findings(
         by_node = {n.name: n for n in nodes}
         products.update(by_node[node].product or "unknown product" for node in chosen)
         if view.free_known and by_free is None:
-            free = sum(n.free for n in nodes)
-            per_node = ", ".join(f"{n.name}={min(n.free, n.physical)}" for n in nodes)
+            # Count only nodes big enough for at least one of these pods: free GPUs on a 4-GPU node
+            # do not help an 8-GPU pod.
+            smallest = min(g for _, g in members)
+            hosts = [n for n in nodes if n.physical >= smallest] or list(nodes)
+            free = sum(min(n.free, n.physical) for n in hosts)
+            per_node = ", ".join(f"{n.name}={min(n.free, n.physical)}" for n in hosts)
             findings.append(
                 Finding(
                     "insufficient-free-gpus",

@@ -130,6 +130,20 @@ def test_fits_capacity_but_not_free_gpus_is_a_warning_with_free_count() -> None:
     assert not has_errors([report])
 
 
+def test_free_gpu_count_leaves_out_nodes_too_small_for_any_of_the_pods() -> None:
+    view = NodeView(
+        [gpu_node("h100-a", 8), gpu_node("h100-b", 8), gpu_node("l40s-a", 4, product="NVIDIA-L40S")],
+        [pod("other", "h100-a", 6)],
+        free_known=True,
+    )
+    obj = make_isvc(tp=16, pp=1, head=(NVIDIA, 8), worker=(NVIDIA, 8))
+    finding = only(
+        check_inferenceservice(obj, [runtime("v0.15.1")], V0151, nodes=view), "insufficient-free-gpus"
+    )
+    assert "10 free (h100-a=2, h100-b=8)" in finding.message
+    assert "l40s-a" not in finding.message
+
+
 def test_own_pods_do_not_count_as_used() -> None:
     obj = make_isvc(tp=16, pp=1, head=(NVIDIA, 8), worker=(NVIDIA, 8))
     own = [
