@@ -66,3 +66,21 @@ def gpu_pod(
         "spec": spec,
         "status": {"phase": phase},
     }
+
+
+def controller_deployment(image: str, namespace: str = "kserve") -> dict[str, Any]:
+    """KServe's controller Deployment as the release manifests install it (name, label, container):
+    what version detection reads. ``image`` is e.g. ``kserve/kserve-controller:v0.15.1``."""
+    labels = {"control-plane": "kserve-controller-manager"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "kserve-controller-manager", "namespace": namespace, "labels": labels},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "manager", "image": image}]},
+            },
+        },
+    }

@@ -18,7 +18,7 @@ import yaml
 
 from tests.conftest import CliResult
 from tests.fakeapi import FakeKubeAPI
-from tests.nodes import gpu_node
+from tests.nodes import controller_deployment, gpu_node
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 LLAMA_405B = Path(__file__).parent / "fixtures" / "models" / "meta-llama--Meta-Llama-3.1-405B.json"
@@ -37,23 +37,7 @@ def runtime(version: str) -> dict[str, Any]:
 
 
 def controller(version: str) -> dict[str, Any]:
-    """KServe's controller Deployment as the release manifests install it (label and container name)."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "kserve-controller-manager",
-            "namespace": "kserve",
-            "labels": {"control-plane": "kserve-controller-manager"},
-        },
-        "spec": {
-            "selector": {"matchLabels": {"control-plane": "kserve-controller-manager"}},
-            "template": {
-                "metadata": {"labels": {"control-plane": "kserve-controller-manager"}},
-                "spec": {"containers": [{"name": "manager", "image": f"kserve/kserve-controller:{version}"}]},
-            },
-        },
-    }
+    return controller_deployment(f"kserve/kserve-controller:{version}")
 
 
 def seed(

@@ -20,7 +20,7 @@ from kubectl_kserve_mn.cli import fix as fix_cli
 from kubectl_kserve_mn.cluster import Cluster
 from tests.conftest import CliResult
 from tests.fakeapi import FakeKubeAPI
-from tests.nodes import gpu_node
+from tests.nodes import controller_deployment, gpu_node
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 ISVC_PATH = "/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/llama"
@@ -396,22 +396,7 @@ def test_autoscaler_class_is_fixed_after_an_upgrade_to_v0151(fake_api: FakeKubeA
     predictor["model"]["resources"]["requests"][GPU] = "8"
     predictor["workerSpec"]["containers"][0]["resources"] = {"requests": {GPU: "8"}}
     serve(fake_api, "v0.15.1", isvc)
-    fake_api.add(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": "kserve-controller-manager",
-                "namespace": "kserve",
-                "labels": {"control-plane": "kserve-controller-manager"},
-            },
-            "spec": {
-                "template": {
-                    "spec": {"containers": [{"name": "manager", "image": "kserve/kserve-controller:v0.15.1"}]}
-                }
-            },
-        }
-    )
+    fake_api.add(controller_deployment("kserve/kserve-controller:v0.15.1"))
     before = stored(fake_api)
     result = run_cli("fix", "llama", "-n", "team-a", "--yes")  # version detected from the controller image
     assert result.exit_code == 0, result.stderr

@@ -10,28 +10,14 @@ import yaml
 
 from kubectl_kserve_mn import files
 from tests.fakeapi import FakeKubeAPI
+from tests.nodes import controller_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_V0151 = ROOT / "examples" / "runtime-v0.15.1.yaml"
 
 
 def _controller(tag: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "kserve-controller-manager",
-            "namespace": "kserve",
-            "labels": {"control-plane": "kserve-controller-manager"},
-        },
-        "spec": {
-            "selector": {"matchLabels": {"control-plane": "kserve-controller-manager"}},
-            "template": {
-                "metadata": {"labels": {"control-plane": "kserve-controller-manager"}},
-                "spec": {"containers": [{"name": "manager", "image": f"kserve/kserve-controller:{tag}"}]},
-            },
-        },
-    }
+    return controller_deployment(f"kserve/kserve-controller:{tag}")
 
 
 def _isvc(name: str, worker_spec: dict[str, Any]) -> dict[str, Any]:

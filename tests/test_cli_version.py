@@ -22,6 +22,7 @@ from kubectl_kserve_mn.cli import version as version_cmd
 from kubectl_kserve_mn.errors import EXIT_CLUSTER, ClusterError, NotFoundError
 from kubectl_kserve_mn.kserve import eras
 from tests.fakeapi import FakeKubeAPI
+from tests.nodes import controller_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_VERSION = "v" + kubectl_kserve_mn.__version__
@@ -222,16 +223,7 @@ def test_cluster_without_kserve_warns_and_exits_0(
 
 
 def _controller(image: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "kserve-controller-manager",
-            "namespace": "kserve",
-            "labels": {"control-plane": "kserve-controller-manager"},
-        },
-        "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": image}]}}},
-    }
+    return controller_deployment(image)
 
 
 def test_version_reads_kserve_from_a_cluster_over_https(

@@ -35,6 +35,7 @@ from kubectl_kserve_mn.errors import (
 )
 from kubectl_kserve_mn.kserve import eras
 from tests.fakeapi import FakeKubeAPI
+from tests.nodes import controller_deployment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,16 +70,7 @@ def _isvc(name: str, namespace: str = "team-a", pp: int = 2) -> dict[str, Any]:
 
 
 def _controller(image: str, namespace: str = "kserve") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": "kserve-controller-manager",
-            "namespace": namespace,
-            "labels": {"control-plane": "kserve-controller-manager"},
-        },
-        "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": image}]}}},
-    }
+    return controller_deployment(image, namespace)
 
 
 def _free_port() -> int:

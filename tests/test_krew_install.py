@@ -35,6 +35,7 @@ import pytest
 
 import kubectl_kserve_mn
 from tests.fakeapi import FakeKubeAPI
+from tests.nodes import controller_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = shutil.which("kubectl")
@@ -258,22 +259,7 @@ def test_installed_binary_reads_kserve_from_a_cluster_over_https(
 ) -> None:
     # Proves the bundle carries a working kubernetes client (TLS, kubeconfig loading) for the lazy commands.
     _, _, env = installed
-    fake_api.add(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": "kserve-controller-manager",
-                "namespace": "kserve",
-                "labels": {"control-plane": "kserve-controller-manager"},
-            },
-            "spec": {
-                "template": {
-                    "spec": {"containers": [{"name": "manager", "image": "kserve/kserve-controller:v0.16.0"}]}
-                }
-            },
-        }
-    )
+    fake_api.add(controller_deployment("kserve/kserve-controller:v0.16.0"))
     proc = subprocess.run(
         [str(KUBECTL), "kserve-mn", "version", "-o", "json"],
         capture_output=True,

@@ -24,7 +24,7 @@ from kubectl_kserve_mn.cli.options import (
     resolve_kserve_version,
     warn,
 )
-from kubectl_kserve_mn.cli.sources import model_options, resolve_model
+from kubectl_kserve_mn.cli.sources import model_options, parse_gpu_memory, resolve_model
 from kubectl_kserve_mn.errors import (
     EXIT_CLUSTER,
     EXIT_FINDINGS,
@@ -249,11 +249,9 @@ def _model_source(
     offline: bool,
 ) -> ModelSource:
     """The memory flags and --model, checked before anything is read (a bad flag is exit 2)."""
-    from kubectl_kserve_mn.model import parse_memory_size
-
     if spec is not None and not spec.strip():
         raise InputError("--model is empty: give a config.json path, a model directory or a Hugging Face id")
-    memory = parse_memory_size(gpu_memory) if gpu_memory is not None else None
+    memory = parse_gpu_memory(gpu_memory)
     explicit = click.get_current_context().get_parameter_source("gpu_memory_utilization")
     given_utilization = utilization if explicit is not click.core.ParameterSource.DEFAULT else None
     flags: list[str] = []

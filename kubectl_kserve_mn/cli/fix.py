@@ -20,8 +20,14 @@ from kubectl_kserve_mn.cli.options import (
     warn,
 )
 from kubectl_kserve_mn.cli.plan import PlanOptions
-from kubectl_kserve_mn.cli.sources import MODEL_ANNOTATION, load_cluster_inputs, model_options, resolve_model
+from kubectl_kserve_mn.cli.sources import (
+    load_cluster_inputs,
+    model_options,
+    parse_gpu_memory,
+    resolve_model,
+)
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError
+from kubectl_kserve_mn.model.source import model_spec_from_isvc
 from kubectl_kserve_mn.planner import MemoryOptions
 
 if TYPE_CHECKING:
@@ -137,9 +143,9 @@ def fix_command(
             version,
             opts,
             allow_cross_node_tp,
-            model or _model_annotation(isvc),
+            model or model_spec_from_isvc(isvc),
             MemoryOptions(
-                gpu_memory_bytes=_gpu_memory(gpu_memory),
+                gpu_memory_bytes=parse_gpu_memory(gpu_memory),
                 utilization=gpu_memory_utilization,
                 max_model_len=max_model_len,
             ),
@@ -212,20 +218,6 @@ def _custom_types(cluster: Cluster) -> list[str]:
         return cluster.read_multinode_config()
     except ClusterError:
         return []
-
-
-def _model_annotation(isvc: dict[str, Any]) -> str | None:
-    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
-    value = annotations.get(MODEL_ANNOTATION)
-    return str(value) if value else None
-
-
-def _gpu_memory(text: str | None) -> int | None:
-    if text is None:
-        return None
-    from kubectl_kserve_mn.model import parse_memory_size
-
-    return parse_memory_size(text)
 
 
 def _plan_fix(

@@ -21,7 +21,13 @@ from kubectl_kserve_mn.cli.options import (
     resolve_kserve_version,
     warn,
 )
-from kubectl_kserve_mn.cli.sources import ClusterInputs, load_cluster_inputs, model_options, resolve_model
+from kubectl_kserve_mn.cli.sources import (
+    ClusterInputs,
+    load_cluster_inputs,
+    model_options,
+    parse_gpu_memory,
+    resolve_model,
+)
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from kubectl_kserve_mn.inventory import Inventory, build_inventory
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -149,7 +155,7 @@ def plan_command(
         known_gpu_resources=known,
         model=facts,
         memory=MemoryOptions(
-            gpu_memory_bytes=_gpu_memory(gpu_memory),
+            gpu_memory_bytes=parse_gpu_memory(gpu_memory),
             utilization=gpu_memory_utilization,
             max_model_len=max_model_len,
         ),
@@ -167,14 +173,6 @@ def plan_command(
 
 
 plan = plan_command
-
-
-def _gpu_memory(text: str | None) -> int | None:
-    if text is None:
-        return None
-    from kubectl_kserve_mn.model import parse_memory_size
-
-    return parse_memory_size(text)
 
 
 def plan_json(

@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MODEL_ANNOTATION = "kserve-mn/model"
-"""An InferenceService may name its model for check/fix: a config.json path, a directory or an HF id."""
-
 
 @dataclass
 class ClusterInputs:
@@ -81,6 +78,15 @@ def model_options(func: F) -> F:
     )(func)
 
 
+def parse_gpu_memory(text: str | None) -> int | None:
+    """--gpu-memory in bytes (``80Gi``, ``81559Mi``); None when not given."""
+    if text is None:
+        return None
+    from kubectl_kserve_mn.model import parse_memory_size
+
+    return parse_memory_size(text)
+
+
 def resolve_model(spec: str | None) -> ModelFacts | None:
     if not spec:
         return None
@@ -100,6 +106,7 @@ class IsvcWish:
 def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeVersion) -> IsvcWish:
     """PP and TP an existing InferenceService asks for (its own values over its runtime's)."""
     from kubectl_kserve_mn.kserve import controller, runtimes
+    from kubectl_kserve_mn.model.source import model_spec_from_isvc
 
     isvc = cluster.get_inferenceservice(namespace, name)
     if not isinstance(((isvc.get("spec") or {}).get("predictor") or {}).get("workerSpec"), dict):
@@ -117,5 +124,4 @@ def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeV
         )
     pp, tp = runtimes.effective_parallelism(isvc, choice.runtime, version.era)
     layout = controller.compute_layout(isvc, choice.runtime, version.era)
-    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
-    return IsvcWish(pp, tp, layout.head.gpu_resource, annotations.get(MODEL_ANNOTATION))
+    return IsvcWish(pp, tp, layout.head.gpu_resource, model_spec_from_isvc(isvc))
