@@ -339,6 +339,7 @@ def render_table(
                     [_layout_row(i, layout) for i, layout in enumerate(result.alternatives, start=2)],
                     headers=headers,
                     tablefmt="plain",
+                    disable_numparse=True,
                 )
             )
         )
