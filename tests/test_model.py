@@ -397,8 +397,16 @@ class LocalEntryNotFoundError(EntryNotFoundError):
     pass
 
 
-def _fake_hub(monkeypatch: pytest.MonkeyPatch, files: dict[str, Any], calls: list[dict[str, Any]]) -> None:
-    """A stand-in for huggingface_hub: hf_hub_download returns a local file or raises a library error."""
+def _fake_hub(
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, Any],
+    calls: list[dict[str, Any]],
+    *,
+    reachable: bool = True,
+) -> None:
+    """A stand-in for huggingface_hub: hf_hub_download returns a local file or raises a library error.
+    The Hub's reachability probe is replaced too, so no test leaves the machine."""
+    monkeypatch.setattr("kubectl_kserve_mn.model.source._hub_reachable", lambda timeout=3.0: reachable)
 
     def hf_hub_download(*, repo_id: str, filename: str, **kwargs: Any) -> str:
         calls.append({"repo_id": repo_id, "filename": filename, **kwargs})
@@ -462,9 +470,43 @@ def test_offline_hf_reads_only_the_cache(monkeypatch: pytest.MonkeyPatch) -> Non
     calls: list[dict[str, Any]] = []
     _fake_hub(monkeypatch, {"config.json": LocalEntryNotFoundError("not cached")}, calls)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(InputError, match="offline and not in the Hugging Face cache"):
+    with pytest.raises(InputError, match="HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"):
         load_model("Qwen/Qwen2.5-7B")
     assert calls[0]["local_files_only"] is True
+
+
+def test_an_unreachable_hub_reads_only_the_cache_without_waiting_for_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[dict[str, Any]] = []
+    _fake_hub(monkeypatch, {"config.json": LocalEntryNotFoundError("not cached")}, calls, reachable=False)
+    with pytest.raises(
+        InputError, match=r"cannot reach huggingface\.co and it is not in the Hugging Face cache"
+    ):
+        load_model("Qwen/Qwen2.5-7B")
+    assert calls[0]["local_files_only"] is True
+
+
+def test_an_unreachable_hub_still_serves_a_cached_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    _fake_hub(monkeypatch, {"config.json": FIXTURES / "Qwen--Qwen2.5-7B.json"}, calls, reachable=False)
+    assert load_model("Qwen/Qwen2.5-7B").num_attention_heads == 28
+    assert all(call["local_files_only"] is True for call in calls)
+
+
+def test_hub_probe_follows_hf_endpoint_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from kubectl_kserve_mn.model import source
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        assert source._hub_reachable(timeout=2.0)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")  # closed now
+    assert not source._hub_reachable(timeout=2.0)
 
 
 def test_unreachable_hub_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import re
+import socket
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,6 +115,22 @@ def _hub_problem(err: BaseException) -> str:
     return f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'failed'}"
 
 
+def _hub_host() -> str:
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    return urllib.parse.urlsplit(endpoint).hostname or "huggingface.co"
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP connect to the Hub (or HF_ENDPOINT), so an offline machine fails fast."""
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        with socket.create_connection((_hub_host(), port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _load_hub(spec: str, *, offline: bool | None) -> ModelFacts:
     repo_id, _, revision = spec.partition("@")
     try:
@@ -123,6 +142,12 @@ def _load_hub(spec: str, *, offline: bool | None) -> ModelFacts:
         ) from err
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    why_cache_only = "HF_HUB_OFFLINE is set" if offline else None
+    if not offline and not _hub_reachable():
+        # huggingface_hub would retry for ~20 s, logging each try, before falling back to its cache.
+        offline, why_cache_only = True, f"cannot reach {_hub_host()}"
+    # Its own logging would add lines to our one-line errors.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     kwargs: dict[str, Any] = {"local_files_only": offline}
     if revision:
         kwargs["revision"] = revision
@@ -137,7 +162,10 @@ def _load_hub(spec: str, *, offline: bool | None) -> ModelFacts:
     try:
         config_path = fetch(CONFIG_FILE)
     except Exception as err:  # huggingface_hub's errors vary by version; classified by name
-        raise InputError(f"cannot fetch {CONFIG_FILE} for {repo_id}: {_hub_problem(err)}") from err
+        problem = _hub_problem(err)
+        if why_cache_only and problem.startswith("offline"):
+            problem = f"{why_cache_only} and it is not in the Hugging Face cache; pass a local config.json or model directory"
+        raise InputError(f"cannot fetch {CONFIG_FILE} for {repo_id}: {problem}") from err
     config = _read_json(config_path, CONFIG_FILE)
     optional: dict[str, dict[str, Any] | None] = {}
     for filename in (INDEX_FILE, HF_QUANT_FILE):
