@@ -249,6 +249,10 @@ def _cross_node_layout(pool: Pool, pp: int, tp: int) -> Layout:
 
 def _notes(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[str, ...]:
     notes = list(layout.notes)
+    if layout.node_count == 1:
+        notes.append(
+            "one pod holds the whole model: a single-node InferenceService (no workerSpec) would do as well"
+        )
     if layout.cross_node_tp:
         notes.append(
             f"tensor parallelism spans {layout.node_count} pods: needs a fast interconnect "
@@ -477,7 +481,7 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
                 placed = replace(placed, matches_wish=matches)
                 layouts.append(replace(placed, notes=_notes(placed, pool, request)))
     layouts.sort(key=lambda layout: _rank_key(layout, request))
-    rejected = list({(r.layout, r.pool): r for r in reversed(rejected)}.values())[::-1]
+    rejected = _tidy_rejections(rejected)
     recommendation = layouts[0] if layouts else None
     if recommendation is not None and not recommendation.fits_now:
         warnings.append(
@@ -513,6 +517,17 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
         rejected=tuple(rejected),
         warnings=tuple(warnings),
     )
+
+
+def _tidy_rejections(rejected: Sequence[Rejection]) -> list[Rejection]:
+    """One line per layout and pool; none for a PP x TP whose TP is already refused for every PP."""
+    refused_tps = {(r.pool, r.layout) for r in rejected if r.layout.startswith("TP=")}
+    unique = list({(r.layout, r.pool): r for r in reversed(rejected)}.values())[::-1]
+    return [
+        r
+        for r in unique
+        if not (" x TP=" in r.layout and (r.pool, "TP=" + r.layout.split(" x TP=")[1]) in refused_tps)
+    ]
 
 
 def _pods_text(layout: Layout) -> str:

@@ -266,3 +266,19 @@ def test_kserve_controller_creates_exactly_the_pods_the_planner_promised(
             assert predicted.worker.gpus == layout.worker_gpus
         assert predicted.pipeline_parallel_size == layout.pipeline_parallel_size
         assert predicted.tensor_parallel_size == layout.tensor_parallel_size
+
+
+def test_a_single_pod_layout_says_a_single_node_inferenceservice_would_do() -> None:
+    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(total_gpus=8))
+    assert result.recommendation is not None and result.recommendation.node_count == 1
+    assert any("single-node InferenceService" in note for note in result.recommendation.notes)
+
+
+def test_a_tp_refused_for_every_pp_is_reported_once() -> None:
+    from kubectl_kserve_mn.model import load_model
+
+    model = load_model(str(Path(__file__).resolve().parent / "fixtures" / "models" / "Qwen--Qwen2.5-7B.json"))
+    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(model=model))
+    layouts = [r.layout for r in result.rejected]
+    assert "TP=8" in layouts
+    assert not [x for x in layouts if x.endswith(" x TP=8")]
