@@ -539,6 +539,19 @@ def _schedulability_findings(
 ) -> list[Finding]:
     """Where the pods of ``layout`` can go on ``view``'s nodes (the ISVC's own pods do not count as used)."""
     name, namespace = _name(isvc), _namespace(isvc)
+    capacity = sum(n.physical for n in build_inventory(view.nodes, []).nodes if n.placeable)
+    if layout.worker.gpus > 0 and layout.worker_replicas > capacity:
+        # Every worker needs a GPU of its own: more workers than GPUs can never fit, and listing
+        # them one by one (TP=10^9 makes 10^9 pods) would not finish.
+        return [
+            Finding(
+                "exceeds-cluster-capacity",
+                ERROR,
+                f"{layout.node_count} pods needing {layout.allocated_gpus} GPUs in all cannot fit the "
+                f"{capacity} whole GPUs of the schedulable nodes: most will stay Pending forever",
+                fix_command(name, namespace),
+            )
+        ]
     head_sel, worker_sel = _pod_selectors(isvc, runtime)
     other_pods = [p for p in view.pods if not _own_pod(p, name, namespace)]
     pods: list[tuple[str, str, int, dict[str, str]]] = [

@@ -453,6 +453,17 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
         if total is None and not totals:
             rejected.append(Rejection("any", pool.name, "no layout within the pool passes the model's rules"))
         for size in totals:
+            if size > _max_total(pool):
+                # Nothing of this size fits the pool; enumerating divisors of a huge total would not end.
+                rejected.append(
+                    Rejection(
+                        f"{size} GPUs",
+                        pool.name,
+                        f"the pool has {_max_total(pool)} GPUs ({len(pool.nodes)} schedulable node(s) x "
+                        f"{pool.gpus_per_node})",
+                    )
+                )
+                continue
             candidates, refused = _candidates_for_total(pool, era, request, size)
             rejected.extend(refused)
             for candidate in candidates:

@@ -144,6 +144,15 @@ def test_free_gpu_count_leaves_out_nodes_too_small_for_any_of_the_pods() -> None
     assert "l40s-a" not in finding.message
 
 
+def test_more_single_gpu_workers_than_cluster_gpus_is_reported_without_listing_each_pod() -> None:
+    # No GPU requests on v0.15.1+: one pod per GPU, here a billion of them.
+    obj = make_isvc(tp=10**9, pp=1)
+    report = check_inferenceservice(obj, [runtime("v0.15.1")], V0151, nodes=two_h100())
+    finding = only(report, "exceeds-cluster-capacity")
+    assert finding.severity == ERROR
+    assert "cannot fit the 16 whole GPUs" in finding.message
+
+
 def test_own_pods_do_not_count_as_used() -> None:
     obj = make_isvc(tp=16, pp=1, head=(NVIDIA, 8), worker=(NVIDIA, 8))
     own = [

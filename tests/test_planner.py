@@ -111,7 +111,7 @@ def test_nothing_fits_gives_no_recommendation_and_a_reason_per_layout() -> None:
     result = plan(build_inventory([gpu_node("a", 4)], []), V0151, PlanRequest(total_gpus=16))
     assert result.recommendation is None
     assert not result.feasible
-    assert all("do not fit" in r.reason for r in result.rejected)
+    assert [r.reason for r in result.rejected] == ["the pool has 4 GPUs (1 schedulable node(s) x 4)"]
 
 
 def test_unschedulable_nodes_are_never_used_for_placement() -> None:
@@ -282,3 +282,11 @@ def test_a_tp_refused_for_every_pp_is_reported_once() -> None:
     layouts = [r.layout for r in result.rejected]
     assert "TP=8" in layouts
     assert not [x for x in layouts if x.endswith(" x TP=8")]
+
+
+def test_a_total_beyond_the_pool_is_rejected_without_enumerating_its_layouts() -> None:
+    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(total_gpus=10**12))
+    assert result.recommendation is None
+    assert [(r.layout, r.reason) for r in result.rejected] == [
+        (f"{10**12} GPUs", "the pool has 16 GPUs (2 schedulable node(s) x 8)")
+    ]
