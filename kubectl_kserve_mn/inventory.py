@@ -18,13 +18,13 @@ Rules that matter here:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.quantity import ceil_value
 
 KSERVE_GPU_RESOURCES: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
 """KServe's DefaultGPUResourceTypeList (pkg/constants/constants.go, v0.15.0 to master)."""
@@ -47,41 +47,10 @@ def is_gpu_resource(name: str) -> bool:
     return name.startswith(_GPU_PREFIXES) and not name.endswith(_NOT_GPUS)
 
 
-_QUANTITY_RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
-_SUFFIX: dict[str, float] = {
-    "": 1,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-
-
-def parse_quantity(value: Any) -> float:
-    """A Kubernetes resource quantity (``8``, ``"8"``, ``"500m"``, ``"1Ki"``) as a number."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a quantity: {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _QUANTITY_RE.match(str(value).strip())
-    if not match or match.group(2) not in _SUFFIX:
-        raise ValueError(f"not a quantity: {value!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2)]
-
-
 def gpu_count(value: Any) -> int:
     """GPUs in a quantity, rounded up like ``Quantity.Value()``; unparsable values count as 0."""
     try:
-        return max(0, math.ceil(parse_quantity(value) - 1e-9))
+        return max(0, ceil_value(value))
     except ValueError:
         return 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
@@ -29,6 +28,7 @@ from kubectl_kserve_mn.kserve.runtimes import (
     merged_head_container,
     merged_worker_container,
 )
+from kubectl_kserve_mn.quantity import ceil_value
 
 EXECUTOR_BACKEND_ANNOTATION = "multinode/executor-backend"
 FALLBACK_GPU_RESOURCE = "nvidia.com/gpu"
@@ -128,37 +128,12 @@ def compute_mp_node_and_gpus(pipeline_parallel: int, tensor_parallel: int) -> tu
     return pipeline_parallel, tensor_parallel, tensor_parallel
 
 
-_SUFFIXES: dict[str, Decimal] = {
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9, "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
-}  # fmt: skip
-
-
 def quantity_value(quantity: Any) -> int:
     """A Kubernetes quantity as ``Quantity.Value()`` gives it: rounded up to an integer."""
-    if isinstance(quantity, bool):
-        raise InputError(f"invalid resource quantity {quantity!r}")
-    if isinstance(quantity, int):
-        return quantity
-    if isinstance(quantity, float):
-        return int(Decimal(str(quantity)).to_integral_value(rounding=ROUND_CEILING))
-    text = str(quantity).strip()
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if suffix and text.endswith(suffix):
-            number, scale = text[: -len(suffix)], _SUFFIXES[suffix]
-            break
-    else:
-        number, scale = text, Decimal(1)
     try:
-        value = Decimal(number) * scale
-    except InvalidOperation:
-        raise InputError(f"invalid resource quantity {quantity!r}") from None
-    if not value.is_finite():
-        raise InputError(f"invalid resource quantity {quantity!r}")
-    return int(value.to_integral_value(rounding=ROUND_CEILING))
+        return ceil_value(quantity)
+    except ValueError as err:
+        raise InputError(f"{err}: the API server would refuse this object") from None
 
 
 def global_gpu_types(custom_gpu_types: Sequence[str] = ()) -> list[str]:
