@@ -18,12 +18,12 @@ Rules that matter here:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.model.gpu import gpu_memory_from_labels
 from kubectl_kserve_mn.quantity import ceil_value
 
 KSERVE_GPU_RESOURCES: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
@@ -227,17 +227,13 @@ def _product(labels: Mapping[str, str], resource: str) -> str | None:
 
 
 def gpu_memory_mib(labels: Mapping[str, str], resource: str) -> int | None:
-    """GPU memory per GPU from node labels: GFD ``nvidia.com/gpu.memory`` (MiB) or AMD's
-    ``amd.com/gpu.vram`` (``192G``: GiB, rounded by the labeller)."""
+    """GPU memory per GPU from node labels: GFD ``nvidia.com/gpu.memory`` (MiB), AMD's
+    ``amd.com/gpu.vram`` (GiB) or, for a MIG resource, its own ``<resource>.memory`` label."""
     if resource.startswith("nvidia.com/mig-"):
         return _int_label(labels, f"{resource}.memory")
-    if resource.startswith("nvidia.com/"):
-        return _int_label(labels, "nvidia.com/gpu.memory")
-    if resource.startswith("amd.com/"):
-        for key in ("amd.com/gpu.vram", "beta.amd.com/gpu.vram"):
-            match = re.match(r"^(\d+)\s*G", labels.get(key, ""))
-            if match:
-                return int(match.group(1)) * 1024
+    if resource.startswith(("nvidia.com/", "amd.com/")):
+        size = gpu_memory_from_labels(labels)
+        return size // 2**20 if size else None
     return None
 
 
