@@ -18,6 +18,7 @@ import yaml
 
 from tests.conftest import CliResult
 from tests.fakeapi import FakeKubeAPI
+from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import controller_deployment, gpu_node
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
@@ -27,13 +28,6 @@ ISVC_LABEL = "serving.kserve.io/inferenceservice"
 ISVCS_ALL = "/apis/serving.kserve.io/v1beta1/inferenceservices"
 
 Run = Callable[..., CliResult]
-
-
-def runtime(version: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(
-        (RUNTIMES / f"kserve-huggingfaceserver-multinode.install-{version}.yaml").read_text()
-    )
-    return doc
 
 
 def controller(version: str) -> dict[str, Any]:

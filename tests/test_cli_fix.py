@@ -20,6 +20,7 @@ from kubectl_kserve_mn.cli import fix as fix_cli
 from kubectl_kserve_mn.cluster import Cluster
 from tests.conftest import CliResult
 from tests.fakeapi import FakeKubeAPI
+from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import controller_deployment, gpu_node
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
@@ -28,13 +29,6 @@ GPU = "nvidia.com/gpu"
 AUTOSCALER = "serving.kserve.io/autoscalerClass"
 
 Run = Callable[..., CliResult]
-
-
-def runtime(version: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(
-        (RUNTIMES / f"kserve-huggingfaceserver-multinode.install-{version}.yaml").read_text()
-    )
-    return doc
 
 
 def seed(version: str, *, pp: int = 1, tp: int = 16) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.findings import (
     ERROR,
     INFO,
@@ -21,16 +20,12 @@ from kubectl_kserve_mn.findings import (
     pending_pod_findings,
 )
 from kubectl_kserve_mn.kserve.eras import from_flag
+from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import gpu_node
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 NVIDIA = "nvidia.com/gpu"
 INTEL = "intel.com/gpu"
-
-
-def runtime(version: str) -> dict[str, Any]:
-    (obj,) = load_objects(str(RUNTIMES / f"kserve-huggingfaceserver-multinode.install-{version}.yaml"))
-    return obj
 
 
 def make_isvc(

@@ -22,7 +22,6 @@ from kubectl_kserve_mn.model import (
     PP_EXCEEDS_LAYERS,
     PP_UNSUPPORTED,
     QUANT_BLOCK_MISALIGNED,
-    ModelFacts,
     allowed_tensor_parallel,
     gpu_memory_from_labels,
     layout_violations,
@@ -32,18 +31,11 @@ from kubectl_kserve_mn.model import (
     parse_memory_size,
     pp_partition,
 )
+from tests.fixture_files import model_config as config
+from tests.fixture_files import model_facts as facts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 POWERS_OF_TWO = [1, 2, 4, 8, 16, 32, 64]  # the "TP allowed (1-64)" column of the constraints table
-
-
-def config(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
-
-
-def facts(name: str) -> ModelFacts:
-    return model_from_config(config(name), name)
 
 
 # --- weight bytes and parameters (SOURCES "Parameter counts and checkpoint sizes") -------------------

@@ -15,27 +15,19 @@ from kubectl_kserve_mn.model import (
     KV_LOW_CONCURRENCY,
     MAX_LEN_EXCEEDS_MODEL,
     WEIGHTS_EXCEED_MEMORY,
-    ModelFacts,
     estimate_memory,
     kv_cache_dtype_bytes,
     load_model,
     memory_violations,
     model_from_config,
 )
+from tests.fixture_files import model_config as config
+from tests.fixture_files import model_facts as facts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "models"
 GIB = 2**30
 H100 = 81559 * 2**20  # nvidia.com/gpu.memory of NVIDIA-H100-80GB-HBM3
 L4 = 23034 * 2**20  # nvidia.com/gpu.memory of NVIDIA-L4
-
-
-def config(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
-
-
-def facts(name: str) -> ModelFacts:
-    return model_from_config(config(name), name)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,30 @@
+"""Loaders for the reference files copied under tests/fixtures/ (provenance in the READMEs there)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kubectl_kserve_mn.files import load_objects
+from kubectl_kserve_mn.model import ModelFacts, model_from_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KSERVE_RUNTIMES = FIXTURES / "kserve" / "runtimes"
+MODELS = FIXTURES / "models"
+
+
+def kserve_runtime(release: str) -> dict[str, Any]:
+    """The kserve-huggingfaceserver-multinode ClusterServingRuntime a KServe release installs (``v0.15.1``)."""
+    (obj,) = load_objects(str(KSERVE_RUNTIMES / f"kserve-huggingfaceserver-multinode.install-{release}.yaml"))
+    return obj
+
+
+def model_config(name: str) -> dict[str, Any]:
+    """A model's config.json, e.g. ``meta-llama--Meta-Llama-3.1-8B``."""
+    data: dict[str, Any] = json.loads((MODELS / f"{name}.json").read_text())
+    return data
+
+
+def model_facts(name: str) -> ModelFacts:
+    return model_from_config(model_config(name), name)
