@@ -21,7 +21,6 @@ from tests.fakeapi import FakeKubeAPI
 from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import controller_deployment, gpu_node
 
-RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 LLAMA_405B = Path(__file__).parent / "fixtures" / "models" / "meta-llama--Meta-Llama-3.1-405B.json"
 GPU = "nvidia.com/gpu"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"

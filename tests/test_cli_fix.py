@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from tests.fakeapi import FakeKubeAPI
 from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import controller_deployment, gpu_node
 
-RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 ISVC_PATH = "/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/llama"
 GPU = "nvidia.com/gpu"
 AUTOSCALER = "serving.kserve.io/autoscalerClass"

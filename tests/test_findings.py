@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from kubectl_kserve_mn.kserve.eras import from_flag
 from tests.fixture_files import kserve_runtime as runtime
 from tests.nodes import gpu_node
 
-RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 NVIDIA = "nvidia.com/gpu"
 INTEL = "intel.com/gpu"
 
