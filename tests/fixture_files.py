@@ -1,15 +1,20 @@
-"""Loaders for the reference files copied under tests/fixtures/ (provenance in the READMEs there)."""
+"""Loaders for the reference files copied under tests/fixtures/ (provenance in the READMEs there)
+and for the repository's scripts."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.model import ModelFacts, model_from_config
 
-FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
 KSERVE_RUNTIMES = FIXTURES / "kserve" / "runtimes"
 MODELS = FIXTURES / "models"
 
@@ -28,3 +33,13 @@ def model_config(name: str) -> dict[str, Any]:
 
 def model_facts(name: str) -> ModelFacts:
     return model_from_config(model_config(name), name)
+
+
+def load_script(name: str) -> ModuleType:
+    """A script of scripts/ (e.g. ``krew_manifest``) imported as a module, to test its functions."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

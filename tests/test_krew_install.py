@@ -20,37 +20,26 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 import kubectl_kserve_mn
 from tests.fakeapi import FakeKubeAPI
+from tests.fixture_files import load_script
 from tests.nodes import controller_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = shutil.which("kubectl")
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("krew_manifest", ROOT / "scripts" / "krew_manifest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["krew_manifest"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-km = _load_script()
+km = load_script("krew_manifest")
 
 
 def _find_archive() -> Path | None:

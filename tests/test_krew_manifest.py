@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
 import kubectl_kserve_mn
+from tests.fixture_files import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = ROOT / "krew" / "kserve-mn.yaml"
@@ -29,16 +28,7 @@ SCRIPT = ROOT / "scripts" / "krew_manifest.py"
 SOURCE_VERSION = "v" + kubectl_kserve_mn.__version__
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("krew_manifest", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["krew_manifest"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-km = _load_script()
+km = load_script("krew_manifest")
 
 
 @pytest.fixture
