@@ -611,6 +611,13 @@ def _memory_table(reports: list[ItemReport]) -> list[str]:
     return ["", "Model memory per GPU (vLLM estimate):", table]
 
 
+def _wrap(text: str, first: str, rest: str) -> str:
+    """A paragraph of the table output, wrapped at 110 columns without splitting hyphenated names."""
+    return textwrap.fill(
+        text, width=110, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
+
+
 def render_table(run: CheckRun) -> str:
     lines = [f"KServe: {run.version.display}", ""]
     if run.reports:
@@ -640,28 +647,11 @@ def render_table(run: CheckRun) -> str:
         lines += ["", f"{report.kind} {where}:"]
         for finding in report.findings:
             lines.append(
-                textwrap.fill(
-                    f"{finding.severity.upper()} [{finding.code}] {finding.message}",
-                    width=110,
-                    initial_indent="  ",
-                    subsequent_indent="      ",
-                    break_on_hyphens=False,
-                )
+                _wrap(f"{finding.severity.upper()} [{finding.code}] {finding.message}", "  ", "      ")
             )
             if finding.suggestion:
-                lines.append(
-                    textwrap.fill(
-                        f"-> {finding.suggestion}",
-                        width=110,
-                        initial_indent="      ",
-                        subsequent_indent="         ",
-                        break_on_hyphens=False,
-                    )
-                )
+                lines.append(_wrap(f"-> {finding.suggestion}", "      ", "         "))
     if run.notes:
         lines.append("")
-        lines += [
-            textwrap.fill(f"note: {note}", width=110, subsequent_indent="      ", break_on_hyphens=False)
-            for note in run.notes
-        ]
+        lines += [_wrap(f"note: {note}", "", "      ") for note in run.notes]
     return "\n".join(lines) + "\n"
