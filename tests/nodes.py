@@ -84,3 +84,17 @@ def controller_deployment(image: str, namespace: str = "kserve") -> dict[str, An
             },
         },
     }
+
+
+def node_view(
+    nodes: list[dict[str, Any]],
+    pods: list[dict[str, Any]] | None = None,
+    *,
+    free_known: bool = True,
+    gpu_resource: str | None = None,
+) -> Any:
+    """A ``findings.NodeView`` of API-shaped Node/Pod dicts, passed through the input boundary the way
+    the commands do (tests should build views with this rather than constructing NodeView directly)."""
+    from kubectl_kserve_mn.findings import NodeView
+
+    return NodeView(nodes, pods or [], free_known=free_known, gpu_resource=gpu_resource)
