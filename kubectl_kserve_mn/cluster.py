@@ -491,10 +491,11 @@ class Cluster:
             kind="Pod",
         )
 
-    def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_pods(self, namespace: str | None, label_selector: str | None = None) -> list[dict[str, Any]]:
+        """Pods of one namespace, or of all namespaces when ``namespace`` is None."""
         query = [("labelSelector", label_selector)] if label_selector else []
         return self._list(
-            f"/api/v1/namespaces/{namespace}/pods",
+            f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods",
             _Target("list", "pods", kind="Pod", namespace=namespace),
             query,
             kind="Pod",

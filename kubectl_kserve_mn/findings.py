@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.inputs.k8s import Event, Node, Pod
 from kubectl_kserve_mn.inventory import NodeGpus, build_inventory
 from kubectl_kserve_mn.kserve.admission import (
     BASIC_RESOURCES,
@@ -124,10 +125,10 @@ class Finding:
 
 @dataclass(frozen=True)
 class NodeView:
-    """What is known about the nodes: Node objects and the pods bound to them."""
+    """What is known about the nodes: the nodes and the pods bound to them."""
 
-    nodes: Sequence[Mapping[str, Any]]
-    pods: Sequence[Mapping[str, Any]] = ()
+    nodes: Sequence[Node]
+    pods: Sequence[Pod] = ()
     free_known: bool = True
     """False when the pods could not be read: only capacity is checked."""
     gpu_resource: str | None = None
@@ -513,11 +514,8 @@ def _selector(*sources: Any) -> dict[str, str]:
     return merged
 
 
-def _own_pod(pod: Mapping[str, Any], name: str, namespace: str | None) -> bool:
-    meta = _dict(pod.get("metadata"))
-    return _dict(meta.get("labels")).get(ISVC_LABEL) == name and (
-        namespace is None or meta.get("namespace") == namespace
-    )
+def _own_pod(pod: Pod, name: str, namespace: str | None) -> bool:
+    return pod.labels.get(ISVC_LABEL) == name and (namespace is None or pod.namespace == namespace)
 
 
 def _pod_selectors(
@@ -661,18 +659,17 @@ def _schedulability_findings(
 
 
 def pending_pod_findings(
-    pods: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]], causes: Sequence[Finding] = ()
+    pods: Sequence[Pod], events: Sequence[Event], causes: Sequence[Finding] = ()
 ) -> list[Finding]:
     """Pods Pending with ``FailedScheduling`` events that mention GPUs, linked to their likely cause."""
-    pending = {_name(p) for p in pods if _dict(p.get("status")).get("phase") == "Pending"}
+    pending = {p.name for p in pods if p.phase == "Pending"}
     messages: dict[str, str] = {}
     for event in events:
-        involved = _dict(event.get("involvedObject"))
-        if event.get("reason") != "FailedScheduling" or involved.get("name") not in pending:
+        if event.reason != "FailedScheduling" or event.involved_name not in pending:
             continue
-        text = " ".join(str(event.get("message") or "").split()).rstrip(".")
+        text = " ".join(event.message.split()).rstrip(".")
         if "gpu" in text.lower() or any(t in text for t in global_gpu_types()):
-            messages[str(involved["name"])] = text
+            messages[event.involved_name] = text
     if not messages:
         return []
     listed = "; ".join(f"{pod}: {text}" for pod, text in sorted(messages.items()))
@@ -869,8 +866,8 @@ def check_inferenceservice(
     custom_gpu_types: Sequence[str] = (),
     nodes: NodeView | None = None,
     existing: bool = False,
-    pods: Sequence[Mapping[str, Any]] = (),
-    events: Sequence[Mapping[str, Any]] = (),
+    pods: Sequence[Pod] = (),
+    events: Sequence[Event] = (),
     offline: bool = False,
     extra_findings: Iterable[Finding] = (),
     model: ModelInput | None = None,

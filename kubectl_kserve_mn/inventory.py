@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.model.gpu import gpu_memory_from_labels
-from kubectl_kserve_mn.quantity import ceil_value
+from kubectl_kserve_mn.inputs.k8s import Node, Pod
+from kubectl_kserve_mn.model.gpu import NVIDIA_MEMORY_LABEL, gpu_memory_from_labels
 
 KSERVE_GPU_RESOURCES: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
 """KServe's DefaultGPUResourceTypeList (pkg/constants/constants.go, v0.15.0 to master)."""
@@ -47,45 +47,24 @@ def is_gpu_resource(name: str) -> bool:
     return name.startswith(_GPU_PREFIXES) and not name.endswith(_NOT_GPUS)
 
 
-def gpu_count(value: Any) -> int:
-    """GPUs in a quantity, rounded up like ``Quantity.Value()``; unparsable values count as 0."""
-    try:
-        return max(0, ceil_value(value))
-    except ValueError:
-        return 0
-
-
-def container_request(container: Mapping[str, Any], resource: str) -> int:
-    """A container's request for ``resource``; extended resources default the request to the limit."""
-    resources = container.get("resources") or {}
-    requests = resources.get("requests") or {}
-    if resource in requests:
-        return gpu_count(requests[resource])
-    return gpu_count((resources.get("limits") or {}).get(resource, 0))
-
-
-def pod_effective_request(pod: Mapping[str, Any], resource: str) -> int:
+def pod_effective_request(pod: Pod, resource: str) -> int:
     """Kubernetes' effective pod request for one resource (sidecar-aware), plus overhead."""
-    spec = pod.get("spec") or {}
     init_peak = 0
     sidecars = 0
-    for init in spec.get("initContainers") or []:
-        request = container_request(init, resource)
-        if init.get("restartPolicy") == "Always":
+    for init in pod.init_containers:
+        request = init.request(resource)
+        if init.sidecar:
             sidecars += request
             init_peak = max(init_peak, sidecars)
         else:
             init_peak = max(init_peak, request + sidecars)
-    app = sum(container_request(c, resource) for c in spec.get("containers") or []) + sidecars
-    overhead = gpu_count((spec.get("overhead") or {}).get(resource, 0))
-    return max(init_peak, app) + overhead
+    app = sum(c.request(resource) for c in pod.containers) + sidecars
+    return max(init_peak, app) + pod.overhead.get(resource, 0)
 
 
-def pod_is_active_on_node(pod: Mapping[str, Any]) -> bool:
+def pod_is_active_on_node(pod: Pod) -> bool:
     """Bound to a node and not terminal: the pods whose requests hold node capacity."""
-    node = (pod.get("spec") or {}).get("nodeName")
-    phase = (pod.get("status") or {}).get("phase")
-    return bool(node) and phase not in ("Succeeded", "Failed")
+    return bool(pod.node_name) and pod.phase not in ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -197,6 +176,8 @@ class Pool:
 class Inventory:
     nodes: tuple[NodeGpus, ...]
     pools: tuple[Pool, ...]
+    warnings: tuple[str, ...] = ()
+    """Labels that could not be read (a GPU-memory label that is not a number): said, not fatal."""
 
     def resources(self) -> list[str]:
         return sorted({node.gpu_resource for node in self.nodes})
@@ -237,28 +218,10 @@ def gpu_memory_mib(labels: Mapping[str, str], resource: str) -> int | None:
     return None
 
 
-def _taint_text(taint: Mapping[str, Any]) -> str:
-    key = taint.get("key", "")
-    value = taint.get("value")
-    effect = taint.get("effect", "")
-    return f"{key}={value}:{effect}" if value else f"{key}:{effect}"
-
-
-def _is_ready(node: Mapping[str, Any]) -> bool:
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
-def _node_gpus(
-    node: Mapping[str, Any], resource: str, requested: int, known_resources: Sequence[str]
-) -> NodeGpus:
-    meta = node.get("metadata") or {}
-    labels: Mapping[str, str] = meta.get("labels") or {}
-    status = node.get("status") or {}
-    capacity = gpu_count((status.get("capacity") or {}).get(resource, 0))
-    allocatable = gpu_count((status.get("allocatable") or {}).get(resource, capacity))
+def _node_gpus(node: Node, resource: str, requested: int, known_resources: Sequence[str]) -> NodeGpus:
+    labels = node.labels
+    capacity = node.capacity.get(resource, 0)
+    allocatable = node.allocatable.get(resource, capacity)
     product = _product(labels, resource)
     # GFD sets nvidia.com/mig.strategy whenever a strategy is configured, MIG on or off; with the
     # single strategy and MIG on it renames the product <GPU>-MIG-<profile>, which is the real signal.
@@ -277,18 +240,16 @@ def _node_gpus(
         physical = _int_label(labels, "nvidia.com/gpu.count") or allocatable // max(1, replicas)
     else:
         physical = allocatable
-    spec = node.get("spec") or {}
-    taints = tuple(_taint_text(t) for t in spec.get("taints") or [])
     hard = tuple(
-        _taint_text(t)
-        for t in spec.get("taints") or []
-        if t.get("effect") in ("NoSchedule", "NoExecute")
-        and t.get("key") not in known_resources
-        and t.get("key") != resource
-        and t.get("key") != "node.kubernetes.io/unschedulable"
+        t.text
+        for t in node.taints
+        if t.effect in ("NoSchedule", "NoExecute")
+        and t.key not in known_resources
+        and t.key != resource
+        and t.key != "node.kubernetes.io/unschedulable"
     )
     return NodeGpus(
-        name=str(meta.get("name", "")),
+        name=node.name,
         gpu_resource=resource,
         product=product,
         memory_mib=gpu_memory_mib(labels, resource),
@@ -298,11 +259,25 @@ def _node_gpus(
         physical=physical,
         shared=shared,
         mig=mig,
-        ready=_is_ready(node),
-        cordoned=bool(spec.get("unschedulable")),
-        taints=taints,
+        ready=node.ready,
+        cordoned=node.unschedulable,
+        taints=tuple(t.text for t in node.taints),
         hard_taints=hard,
         labels=labels,
+    )
+
+
+def _memory_label_warning(node: Node) -> str | None:
+    """A GPU-memory label that is there but not a number: the planner falls back, the user is told."""
+    raw = node.labels.get(NVIDIA_MEMORY_LABEL)
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if text.isdigit() and int(text) > 0:
+        return None
+    return (
+        f"node {node.name}: label {NVIDIA_MEMORY_LABEL}={raw!r} is not a number of MiB; its GPU memory is "
+        "taken as unknown (pass --gpu-memory to size a model)"
     )
 
 
@@ -315,50 +290,47 @@ def pool_name(resource: str, product: str | None, gpus_per_node: int) -> str:
 
 
 def build_inventory(
-    nodes: Iterable[Mapping[str, Any]],
-    pods: Iterable[Mapping[str, Any]],
+    nodes: Iterable[Node],
+    pods: Iterable[Pod],
     gpu_resource: str | None = None,
     node_selector: Mapping[str, str] | None = None,
 ) -> Inventory:
-    """The GPU inventory of a cluster from its Node objects and the pods bound to them.
+    """The GPU inventory of a cluster from its nodes and the pods bound to them.
 
     ``gpu_resource`` keeps one resource (``--gpu-resource``); ``node_selector`` keeps nodes whose
     labels match every key=value.
     """
     if gpu_resource is not None and not gpu_resource.strip():
         raise InputError("--gpu-resource must not be empty")
-    node_list = [
-        n for n in nodes if _matches((n.get("metadata") or {}).get("labels") or {}, node_selector or {})
-    ]
-    names = {str((n.get("metadata") or {}).get("name", "")) for n in node_list}
-    requested: dict[tuple[str, str], int] = {}
+    node_list = [n for n in nodes if _matches(n.labels, node_selector or {})]
     resources_by_node: dict[str, list[str]] = {}
     for node in node_list:
-        name = str((node.get("metadata") or {}).get("name", ""))
-        status = node.get("status") or {}
-        found = set(status.get("capacity") or {}) | set(status.get("allocatable") or {})
-        gpu_names = sorted(r for r in found if is_gpu_resource(r) and (gpu_resource in (None, r)))
-        resources_by_node[name] = gpu_names
+        found = set(node.capacity) | set(node.allocatable)
+        resources_by_node[node.name] = sorted(
+            r for r in found if is_gpu_resource(r) and (gpu_resource in (None, r))
+        )
     wanted = {r for rs in resources_by_node.values() for r in rs}
+    requested: dict[tuple[str, str], int] = {}
     for pod in pods:
-        if not pod_is_active_on_node(pod):
+        if not pod_is_active_on_node(pod) or pod.node_name not in resources_by_node:
             continue
-        node_name = pod["spec"]["nodeName"]
-        if node_name not in names:
-            continue
+        assert pod.node_name is not None
         for resource in wanted:
             amount = pod_effective_request(pod, resource)
             if amount:
-                requested[(node_name, resource)] = requested.get((node_name, resource), 0) + amount
+                key = (pod.node_name, resource)
+                requested[key] = requested.get(key, 0) + amount
     entries: list[NodeGpus] = []
+    warnings: list[str] = []
     for node in node_list:
-        name = str((node.get("metadata") or {}).get("name", ""))
-        for resource in resources_by_node[name]:
-            entry = _node_gpus(node, resource, requested.get((name, resource), 0), KSERVE_GPU_RESOURCES)
+        for resource in resources_by_node[node.name]:
+            entry = _node_gpus(node, resource, requested.get((node.name, resource), 0), KSERVE_GPU_RESOURCES)
             if entry.capacity or entry.allocatable:
                 entries.append(entry)
+        if resources_by_node[node.name] and (warning := _memory_label_warning(node)):
+            warnings.append(warning)
     entries.sort(key=lambda n: (n.gpu_resource, n.name))
-    return Inventory(nodes=tuple(entries), pools=tuple(_pools(entries)))
+    return Inventory(nodes=tuple(entries), pools=tuple(_pools(entries)), warnings=tuple(warnings))
 
 
 def _pools(entries: Sequence[NodeGpus]) -> list[Pool]:

@@ -31,7 +31,8 @@ import yaml
 
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import Inventory, container_request, gpu_count
+from kubectl_kserve_mn.inputs.k8s import Pod
+from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.admission import (
     AUTOSCALER_CLASS_ANNOTATION,
     GPU_TYPES_ANNOTATION,
@@ -49,6 +50,7 @@ from kubectl_kserve_mn.kserve.controller import (
     compute_layout,
     global_gpu_types,
     is_mp_backend,
+    quantity_value,
     requested_gpus,
 )
 from kubectl_kserve_mn.kserve.eras import Era
@@ -449,10 +451,15 @@ def _env_value(entry: Mapping[str, Any]) -> int | None:
 
 
 def _gpu_request_of(container: Any, resource: str) -> int | None:
-    if not isinstance(container, dict):
+    """A container's GPU request; like every extended resource it defaults to the limit."""
+    if not isinstance(container, dict) or not isinstance(container.get("resources"), dict):
         return None
-    value = container_request(container, resource)
-    return value or None
+    resources = container["resources"]
+    for section in ("requests", "limits"):
+        entries = resources.get(section)
+        if isinstance(entries, dict) and resource in entries:
+            return quantity_value(entries[resource]) or None
+    return None
 
 
 def _set_gpus(
@@ -461,7 +468,7 @@ def _set_gpus(
     resources = current.get("resources") if isinstance(current, dict) else None
     for section in ("requests", "limits"):
         existing = get_at(resources, (section, resource)) if isinstance(resources, dict) else None
-        if existing is not None and gpu_count(existing) == gpus:
+        if existing is not None and quantity_value(existing) == gpus:
             continue  # the user's own spelling of the same number stays
         edit.set((*container_path, "resources", section, resource), str(gpus), summary)
 
@@ -889,20 +896,15 @@ def own_gpu_resource(
             if not isinstance(entries, dict):
                 continue
             for name, quantity in entries.items():
-                if (name in known or is_gpu_resource(str(name))) and gpu_count(quantity) > 0:
+                if (name in known or is_gpu_resource(str(name))) and quantity_value(quantity) > 0:
                     return str(name)
     return None
 
 
-def without_own_pods(pods: Sequence[Mapping[str, Any]], name: str, namespace: str) -> list[dict[str, Any]]:
+def without_own_pods(pods: Sequence[Pod], name: str, namespace: str) -> list[Pod]:
     """``pods`` minus this InferenceService's own pods, whose GPUs the fix frees when it rolls them."""
-    kept = []
-    for pod in pods:
-        meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
-        assert isinstance(meta, dict)
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        assert isinstance(labels, dict)
-        if labels.get("serving.kserve.io/inferenceservice") == name and meta.get("namespace") == namespace:
-            continue
-        kept.append(dict(pod))
-    return kept
+    return [
+        pod
+        for pod in pods
+        if not (pod.labels.get("serving.kserve.io/inferenceservice") == name and pod.namespace == namespace)
+    ]

@@ -10,13 +10,24 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kubectl_kserve_mn.files import load_objects
+from kubectl_kserve_mn.inputs import documents
 from kubectl_kserve_mn.model import ModelFacts, model_from_config
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 KSERVE_RUNTIMES = FIXTURES / "kserve" / "runtimes"
 MODELS = FIXTURES / "models"
+
+
+def load_objects(path: str) -> list[dict[str, Any]]:
+    """The Kubernetes objects of a YAML/JSON file, as dicts (read through the input boundary's loader)."""
+    return [item.obj for item in documents.load_objects(path)]
+
+
+def load_kind(path: str, kind: str) -> list[dict[str, Any]]:
+    objects = load_objects(path)
+    assert all(o.get("kind") == kind for o in objects), f"{path} holds objects other than {kind}"
+    return objects
 
 
 def kserve_runtime(release: str) -> dict[str, Any]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubectl_kserve_mn.inputs.k8s import nodes_from_dicts, pods_from_dicts
+from kubectl_kserve_mn.inventory import Inventory, build_inventory
+
 
 def gpu_node(
     name: str,
@@ -97,4 +100,22 @@ def node_view(
     the commands do (tests should build views with this rather than constructing NodeView directly)."""
     from kubectl_kserve_mn.findings import NodeView
 
-    return NodeView(nodes, pods or [], free_known=free_known, gpu_resource=gpu_resource)
+    return NodeView(
+        nodes_from_dicts(nodes), pods_from_dicts(pods or []), free_known=free_known, gpu_resource=gpu_resource
+    )
+
+
+def inventory_of(
+    nodes: list[dict[str, Any]],
+    pods: list[dict[str, Any]] | None = None,
+    *,
+    gpu_resource: str | None = None,
+    node_selector: dict[str, str] | None = None,
+) -> Inventory:
+    """``build_inventory`` over API-shaped dicts, passed through the input boundary as the commands do."""
+    return build_inventory(
+        nodes_from_dicts(nodes),
+        pods_from_dicts(pods or []),
+        gpu_resource=gpu_resource,
+        node_selector=node_selector,
+    )

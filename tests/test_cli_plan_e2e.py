@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from kubectl_kserve_mn import files
 from tests.fakeapi import FakeKubeAPI
+from tests.fixture_files import load_kind
 from tests.nodes import controller_deployment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ def _isvc(name: str, worker_spec: dict[str, Any]) -> dict[str, Any]:
 
 def _cluster(fake_api: FakeKubeAPI, tag: str) -> None:
     fake_api.load_kserve_crds()
-    fake_api.add(*files.load_kind(str(ROOT / "examples" / "cluster-2x8-h100.yaml"), "Node"))
+    fake_api.add(*load_kind(str(ROOT / "examples" / "cluster-2x8-h100.yaml"), "Node"))
     fake_api.add(_controller(tag))
     fake_api.add(*yaml.safe_load_all(RUNTIME_V0151.read_text()))
 

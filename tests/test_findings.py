@@ -11,16 +11,16 @@ from kubectl_kserve_mn.findings import (
     INFO,
     WARNING,
     Finding,
-    NodeView,
     add_findings,
     check_inferenceservice,
     check_runtime,
     has_errors,
     pending_pod_findings,
 )
+from kubectl_kserve_mn.inputs.k8s import events_from_dicts, pods_from_dicts
 from kubectl_kserve_mn.kserve.eras import from_flag
 from tests.fixture_files import kserve_runtime as runtime
-from tests.nodes import gpu_node
+from tests.nodes import gpu_node, node_view
 
 NVIDIA = "nvidia.com/gpu"
 INTEL = "intel.com/gpu"
@@ -73,8 +73,8 @@ def pod(
     }
 
 
-def two_h100(pods: list[dict[str, Any]] | None = None, free_known: bool = True) -> NodeView:
-    return NodeView([gpu_node("h100-a", 8), gpu_node("h100-b", 8)], pods or [], free_known=free_known)
+def two_h100(pods: list[dict[str, Any]] | None = None, free_known: bool = True) -> Any:
+    return node_view([gpu_node("h100-a", 8), gpu_node("h100-b", 8)], pods or [], free_known=free_known)
 
 
 def codes(report: Any) -> list[str]:
@@ -124,7 +124,7 @@ def test_fits_capacity_but_not_free_gpus_is_a_warning_with_free_count() -> None:
 
 
 def test_free_gpu_count_leaves_out_nodes_too_small_for_any_of_the_pods() -> None:
-    view = NodeView(
+    view = node_view(
         [gpu_node("h100-a", 8), gpu_node("h100-b", 8), gpu_node("l40s-a", 4, product="NVIDIA-L40S")],
         [pod("other", "h100-a", 6)],
         free_known=True,
@@ -184,14 +184,14 @@ def test_no_gpu_type_on_the_nodes() -> None:
 
 
 def test_pods_on_different_products_are_flagged() -> None:
-    view = NodeView([gpu_node("h100-a", 8), gpu_node("a100-a", 8, product="NVIDIA-A100-SXM4-80GB")], [])
+    view = node_view([gpu_node("h100-a", 8), gpu_node("a100-a", 8, product="NVIDIA-A100-SXM4-80GB")], [])
     obj = make_isvc(tp=16, pp=1, head=(NVIDIA, 8), worker=(NVIDIA, 8))
     report = check_inferenceservice(obj, [runtime("v0.15.1")], V0151, nodes=view)
     assert "NVIDIA-A100-SXM4-80GB, NVIDIA-H100-80GB-HBM3" in only(report, "gpu-type-mismatch").message
 
 
 def test_node_selector_limits_the_nodes() -> None:
-    view = NodeView([gpu_node("h100-a", 8), gpu_node("h100-b", 8, labels={"pool": "llm"})], [])
+    view = node_view([gpu_node("h100-a", 8), gpu_node("h100-b", 8, labels={"pool": "llm"})], [])
     obj = make_isvc(tp=16, pp=1, head=(NVIDIA, 8), worker=(NVIDIA, 8))
     obj["spec"]["predictor"]["nodeSelector"] = {"pool": "llm"}
     obj["spec"]["predictor"]["workerSpec"]["nodeSelector"] = {"pool": "llm"}
@@ -354,7 +354,13 @@ def test_pending_pods_with_gpu_failed_scheduling_are_reported_and_linked() -> No
     ]
     obj = make_isvc(tp=16, head=(NVIDIA, 8), worker=(NVIDIA, 8), autoscaler="external")
     report = check_inferenceservice(
-        obj, [runtime("v0.15.0")], V0150, nodes=two_h100(), existing=True, pods=pods, events=events
+        obj,
+        [runtime("v0.15.0")],
+        V0150,
+        nodes=two_h100(),
+        existing=True,
+        pods=pods_from_dicts(pods),
+        events=events_from_dicts(events),
     )
     finding = only(report, "pods-pending")
     assert "llama-predictor-abc: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu." in finding.message
@@ -367,7 +373,7 @@ def test_pending_without_gpu_events_is_not_reported() -> None:
     events = [
         {"reason": "FailedScheduling", "involvedObject": {"name": "p"}, "message": "pod has unbound PVC"}
     ]
-    assert pending_pod_findings(pending, events) == []
+    assert pending_pod_findings(pods_from_dicts(pending), events_from_dicts(events)) == []
 
 
 # --- runtimes, plumbing -------------------------------------------------------------------------

@@ -5,12 +5,10 @@ from typing import Any
 import pytest
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import (
-    build_inventory,
-    gpu_count,
-    pod_effective_request,
-)
+from kubectl_kserve_mn.inputs.k8s import Pod, device_count, pods_from_dicts
+from kubectl_kserve_mn.inventory import pod_effective_request
 from tests.nodes import gpu_node, gpu_pod
+from tests.nodes import inventory_of as build_inventory
 
 GPU = "nvidia.com/gpu"
 
@@ -19,11 +17,16 @@ def _container(name: str, gpus: int, **extra: Any) -> dict[str, Any]:
     return {"name": name, "resources": {"limits": {GPU: str(gpus)}}, **extra}
 
 
+def _pod(spec: dict[str, Any]) -> Pod:
+    (pod,) = pods_from_dicts([{"metadata": {"name": "p"}, "spec": spec}])
+    return pod
+
+
 def test_effective_request_counts_native_sidecars_in_init_and_app_phases() -> None:
     # Kubernetes' rule: init peak = each init container + sidecars started before it;
     # app = containers + sidecars; effective = max of the two, plus overhead.
-    pod = {
-        "spec": {
+    pod = _pod(
+        {
             "initContainers": [
                 _container("sidecar", 1, restartPolicy="Always"),
                 _container("download", 2),
@@ -31,34 +34,53 @@ def test_effective_request_counts_native_sidecars_in_init_and_app_phases() -> No
             "containers": [_container("app", 1)],
             "overhead": {GPU: "1"},
         }
-    }
+    )
     init_peak = max(1, 2 + 1)
     app = 1 + 1
     assert pod_effective_request(pod, GPU) == max(init_peak, app) + 1
 
 
 def test_effective_request_takes_the_biggest_plain_init_container_when_it_exceeds_the_app() -> None:
-    pod = {
-        "spec": {
+    pod = _pod(
+        {
             "initContainers": [_container("warmup", 4)],
             "containers": [_container("a", 1), _container("b", 2)],
         }
-    }
+    )
     assert pod_effective_request(pod, GPU) == 4
 
 
 def test_gpu_request_defaults_to_the_limit_and_requests_win_when_present() -> None:
-    only_limit = {"spec": {"containers": [{"resources": {"limits": {GPU: "3"}}}]}}
-    both = {"spec": {"containers": [{"resources": {"limits": {GPU: "3"}, "requests": {GPU: "2"}}}]}}
+    only_limit = _pod({"containers": [{"resources": {"limits": {GPU: "3"}}}]})
+    both = _pod({"containers": [{"resources": {"limits": {GPU: "3"}, "requests": {GPU: "2"}}}]})
     assert pod_effective_request(only_limit, GPU) == 3
     assert pod_effective_request(both, GPU) == 2
 
 
-def test_quantities_round_up_like_kubernetes_value() -> None:
-    assert gpu_count("8") == 8
-    assert gpu_count(2) == 2
-    assert gpu_count("1500m") == 2
-    assert gpu_count("bogus") == 0
+def test_device_quantities_are_whole_numbers_in_any_spelling_kubernetes_accepts() -> None:
+    assert device_count("8") == 8
+    assert device_count(2) == 2
+    assert device_count("2000m") == 2
+    assert device_count("1k") == 1000
+    assert device_count(8.0) == 8
+
+
+@pytest.mark.parametrize(
+    ("quantity", "problem"),
+    [
+        ("1500m", '"1500m" is not a whole number'),
+        ("8.5", '"8.5" is not a whole number'),
+        ("-4", '"-4" is negative'),
+        ("bogus", '"bogus" is not a Kubernetes quantity'),
+        ("1e400", '"1e400" is too large'),
+        (True, "true is not a quantity"),
+    ],
+)
+def test_device_quantities_that_kubernetes_would_refuse_are_refused_naming_the_value(
+    quantity: Any, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        device_count(quantity)
 
 
 def test_requested_and_free_count_only_active_pods_bound_to_the_node() -> None:

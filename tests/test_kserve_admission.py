@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.kserve.admission import (
     admit_inferenceservice,
     admit_runtime,
@@ -19,6 +18,7 @@ from kubectl_kserve_mn.kserve.admission import (
     upgrade_hazards,
 )
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
+from tests.fixture_files import load_objects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kserve"
 DOCS = FIXTURES / "docs-examples"

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.kserve.controller import (
     compute_layout,
     compute_mp_node_and_gpus,
@@ -17,6 +16,7 @@ from kubectl_kserve_mn.kserve.controller import (
     quantity_value,
 )
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
+from tests.fixture_files import load_objects
 
 RUNTIMES = Path(__file__).parent / "fixtures" / "kserve" / "runtimes"
 V014 = era_for(parse_version("v0.14.1"))

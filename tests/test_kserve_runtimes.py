@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
 from kubectl_kserve_mn.kserve.runtimes import (
     effective_parallelism,
@@ -17,6 +16,7 @@ from kubectl_kserve_mn.kserve.runtimes import (
     select_runtime,
     shipped_runtime,
 )
+from tests.fixture_files import load_objects
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kserve"
 V0150 = era_for(parse_version("v0.15.0"))

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from kubectl_kserve_mn import patch
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import Inventory, build_inventory
+from kubectl_kserve_mn.inputs.k8s import pods_from_dicts
+from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.admission import admit_inferenceservice
 from kubectl_kserve_mn.kserve.controller import compute_layout
 from kubectl_kserve_mn.kserve.eras import Era, era_for
 from kubectl_kserve_mn.kserve.runtimes import shipped_runtime
-from tests.nodes import gpu_node
+from tests.nodes import gpu_node, inventory_of
 
 V0150 = era_for((0, 15, 0))
 V0151 = era_for((0, 15, 1))
@@ -26,7 +27,7 @@ GPU = "nvidia.com/gpu"
 
 
 def two_nodes(gpus: int = 8) -> Inventory:
-    return build_inventory([gpu_node("gpu-a", gpus), gpu_node("gpu-b", gpus)], [])
+    return inventory_of([gpu_node("gpu-a", gpus), gpu_node("gpu-b", gpus)], [])
 
 
 def isvc(era: Era, *, pp: int | None = 1, tp: int | None = 16, **predictor_extra: Any) -> dict[str, Any]:
@@ -279,7 +280,7 @@ def test_a_predictor_without_workerspec_is_not_fixed() -> None:
 
 
 def test_unknown_gpu_resource_is_declared_in_the_annotation() -> None:
-    inventory = build_inventory(
+    inventory = inventory_of(
         [gpu_node(n, 8, resource="gpu.intel.com/i915", product="x") for n in ("a", "b")], []
     )
     plan = fix(isvc(V0151), V0151, inventory=inventory)
@@ -304,7 +305,7 @@ def test_own_pods_are_not_counted_and_own_gpu_resource_is_found() -> None:
             }
         },
     ]
-    assert [p["metadata"]["name"] for p in patch.without_own_pods(pods, "llama", "team-a")] == ["p2"]
+    assert [p.name for p in patch.without_own_pods(pods_from_dicts(pods), "llama", "team-a")] == ["p2"]
     obj = isvc(V0151)
     assert patch.own_gpu_resource(obj, shipped_runtime(V0151)) is None
     obj["spec"]["predictor"]["model"]["resources"]["limits"] = {"amd.com/gpu": "2"}

@@ -7,12 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubectl_kserve_mn import files
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import build_inventory
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
 from kubectl_kserve_mn.planner import Layout, PlanRequest, isvc_snippet, place_pods, plan
-from tests.nodes import gpu_node, gpu_pod
+from tests.fixture_files import load_kind
+from tests.nodes import gpu_node, gpu_pod, inventory_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 V0150 = era_for(parse_version("v0.15.0"))
@@ -21,7 +20,7 @@ V020 = era_for(parse_version("v0.20.0"))
 
 
 def two_by_eight() -> list[dict[str, object]]:
-    return files.load_kind(str(EXAMPLES / "cluster-2x8-h100.yaml"), "Node")
+    return load_kind(str(EXAMPLES / "cluster-2x8-h100.yaml"), "Node")
 
 
 @pytest.mark.parametrize("era", [V0150, V0151, V020], ids=lambda e: e.key)
@@ -31,7 +30,7 @@ def two_by_eight() -> list[dict[str, object]]:
 def test_seed_case_two_nodes_of_eight_becomes_pp2_tp8_one_pod_per_node(
     era: object, request_: PlanRequest
 ) -> None:
-    result = plan(build_inventory(two_by_eight(), []), era, request_)  # type: ignore[arg-type]
+    result = plan(inventory_of(two_by_eight(), []), era, request_)  # type: ignore[arg-type]
     rec = result.recommendation
     assert rec is not None
     assert (rec.pipeline_parallel_size, rec.tensor_parallel_size) == (2, 8)
@@ -41,7 +40,7 @@ def test_seed_case_two_nodes_of_eight_becomes_pp2_tp8_one_pod_per_node(
 
 
 def test_v0150_rejects_pipeline_parallel_one_and_tensor_parallel_beyond_the_node() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0150, PlanRequest(tensor_parallel=16))
+    result = plan(inventory_of(two_by_eight(), []), V0150, PlanRequest(tensor_parallel=16))
     reasons = {r.layout: r.reason for r in result.rejected}
     assert "requires pipelineParallelSize >= 2" in reasons["PP=1 x TP=16"]
     assert all(not layout.cross_node_tp for layout in result.alternatives)
@@ -49,7 +48,7 @@ def test_v0150_rejects_pipeline_parallel_one_and_tensor_parallel_beyond_the_node
 
 
 def test_v0151_lists_cross_node_tensor_parallel_as_an_alternative_only() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16))
+    result = plan(inventory_of(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16))
     assert result.recommendation is not None and not result.recommendation.cross_node_tp
     cross = [a for a in result.alternatives if a.cross_node_tp]
     assert [
@@ -59,7 +58,7 @@ def test_v0151_lists_cross_node_tensor_parallel_as_an_alternative_only() -> None
 
 def test_allow_cross_node_tp_makes_tp16_over_two_pods_the_recommendation_on_v0151() -> None:
     result = plan(
-        build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16, allow_cross_node_tp=True)
+        inventory_of(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=16, allow_cross_node_tp=True)
     )
     rec = result.recommendation
     assert rec is not None and rec.cross_node_tp
@@ -69,7 +68,7 @@ def test_allow_cross_node_tp_makes_tp16_over_two_pods_the_recommendation_on_v015
 
 def test_a_wish_that_works_is_kept_even_when_fewer_pods_are_possible() -> None:
     result = plan(
-        build_inventory(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=4, pipeline_parallel=2)
+        inventory_of(two_by_eight(), []), V0151, PlanRequest(tensor_parallel=4, pipeline_parallel=2)
     )
     rec = result.recommendation
     assert rec is not None and rec.matches_wish
@@ -79,7 +78,7 @@ def test_a_wish_that_works_is_kept_even_when_fewer_pods_are_possible() -> None:
 
 
 def test_v0150_eight_gpus_on_eight_gpu_nodes_needs_two_stages_packed_on_one_node() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0150, PlanRequest(total_gpus=8))
+    result = plan(inventory_of(two_by_eight(), []), V0150, PlanRequest(total_gpus=8))
     rec = result.recommendation
     assert rec is not None
     assert (rec.pipeline_parallel_size, rec.tensor_parallel_size) == (2, 4)
@@ -89,7 +88,7 @@ def test_v0150_eight_gpus_on_eight_gpu_nodes_needs_two_stages_packed_on_one_node
 def test_layout_that_fits_capacity_but_not_free_gpus_is_reported_as_such() -> None:
     nodes = [gpu_node("a", 8), gpu_node("b", 8)]
     pods = [gpu_pod("busy", "a", 6)]
-    result = plan(build_inventory(nodes, pods), V0151, PlanRequest(total_gpus=16))
+    result = plan(inventory_of(nodes, pods), V0151, PlanRequest(total_gpus=16))
     assert result.recommendation is not None
     assert not result.recommendation.fits_now
     assert result.recommendation.fits_capacity
@@ -100,7 +99,7 @@ def test_layout_that_fits_capacity_but_not_free_gpus_is_reported_as_such() -> No
 def test_a_smaller_layout_that_fits_now_is_recommended_with_a_warning_about_the_better_one() -> None:
     nodes = [gpu_node("a", 8), gpu_node("b", 8), gpu_node("c", 8)]
     pods = [gpu_pod("busy-a", "a", 6), gpu_pod("busy-b", "b", 2)]  # free: a 2, b 6, c 8
-    result = plan(build_inventory(nodes, pods), V0151, PlanRequest(total_gpus=16))
+    result = plan(inventory_of(nodes, pods), V0151, PlanRequest(total_gpus=16))
     rec = result.recommendation
     assert rec is not None and rec.fits_now
     assert rec.tensor_parallel_size < 8
@@ -108,7 +107,7 @@ def test_a_smaller_layout_that_fits_now_is_recommended_with_a_warning_about_the_
 
 
 def test_nothing_fits_gives_no_recommendation_and_a_reason_per_layout() -> None:
-    result = plan(build_inventory([gpu_node("a", 4)], []), V0151, PlanRequest(total_gpus=16))
+    result = plan(inventory_of([gpu_node("a", 4)], []), V0151, PlanRequest(total_gpus=16))
     assert result.recommendation is None
     assert not result.feasible
     assert [r.reason for r in result.rejected] == ["the pool has 4 GPUs (1 schedulable node(s) x 4)"]
@@ -116,33 +115,33 @@ def test_nothing_fits_gives_no_recommendation_and_a_reason_per_layout() -> None:
 
 def test_unschedulable_nodes_are_never_used_for_placement() -> None:
     nodes = [gpu_node("a", 8), gpu_node("b", 8, cordoned=True), gpu_node("c", 8, ready=False)]
-    result = plan(build_inventory(nodes, []), V0151, PlanRequest(total_gpus=8))
+    result = plan(inventory_of(nodes, []), V0151, PlanRequest(total_gpus=8))
     assert result.recommendation is not None
     for layout in [result.recommendation, *result.alternatives]:
         assert {p.node for p in layout.placement} == {"a"}
-    assert not plan(build_inventory(nodes, []), V0151, PlanRequest(total_gpus=16)).feasible
+    assert not plan(inventory_of(nodes, []), V0151, PlanRequest(total_gpus=16)).feasible
 
 
 def test_shared_gpu_pools_are_rejected_with_the_reason() -> None:
     shared = gpu_node("ts", 8, allocatable=32, labels={"nvidia.com/gpu.replicas": "4"})
-    result = plan(build_inventory([shared], []), V0151, PlanRequest(total_gpus=8))
+    result = plan(inventory_of([shared], []), V0151, PlanRequest(total_gpus=8))
     assert result.recommendation is None
     assert any("not separate tensor-parallel ranks" in r.reason for r in result.rejected)
 
 
 def test_v014_has_no_multinode_and_is_an_input_error() -> None:
     with pytest.raises(InputError, match="no multi-node"):
-        plan(build_inventory(two_by_eight(), []), era_for((0, 14, 1)), PlanRequest(total_gpus=16))
+        plan(inventory_of(two_by_eight(), []), era_for((0, 14, 1)), PlanRequest(total_gpus=16))
 
 
 def test_plan_without_a_size_or_model_is_an_input_error() -> None:
     with pytest.raises(InputError, match="--gpus"):
-        plan(build_inventory(two_by_eight(), []), V0151, PlanRequest())
+        plan(inventory_of(two_by_eight(), []), V0151, PlanRequest())
 
 
 def test_never_mixes_pools_in_one_layout() -> None:
     nodes = [gpu_node("h1", 8), gpu_node("l1", 8, product="NVIDIA-L40S", memory_mib=46068)]
-    result = plan(build_inventory(nodes, []), V0151, PlanRequest(total_gpus=16))
+    result = plan(inventory_of(nodes, []), V0151, PlanRequest(total_gpus=16))
     # Each pool has one node of 8: 16 GPUs only fit by mixing, which is never done.
     assert result.recommendation is None
 
@@ -169,7 +168,7 @@ def test_isvc_snippet_adds_the_gpu_types_annotation_for_resources_kserve_does_no
 
 
 def test_place_pods_never_overcommits_and_reports_impossible_sets() -> None:
-    nodes = build_inventory([gpu_node("a", 8), gpu_node("b", 4)], []).nodes
+    nodes = inventory_of([gpu_node("a", 8), gpu_node("b", 4)], []).nodes
     assert place_pods([8, 4], nodes, use_free=False) == ["a", "b"]
     assert place_pods([4, 4, 4], nodes, use_free=False) is not None
     assert place_pods([8, 8], nodes, use_free=False) is None
@@ -190,7 +189,7 @@ def test_planner_invariants_hold_for_any_cluster(
     pods = [
         gpu_pod(f"p{i}", f"n{i}", min(b, g)) for i, (g, b) in enumerate(zip(node_gpus, busy, strict=False))
     ]
-    inventory = build_inventory(nodes, pods)
+    inventory = inventory_of(nodes, pods)
     result = plan(inventory, era, PlanRequest(total_gpus=total))
     by_name = {n.name: n for n in inventory.nodes}
     pool_of = {n.name: p.name for p in inventory.pools for n in p.nodes}
@@ -252,7 +251,7 @@ def test_kserve_controller_creates_exactly_the_pods_the_planner_promised(
     from kubectl_kserve_mn.kserve.runtimes import shipped_runtime
 
     era = era_for(parse_version(era_version))
-    inventory = build_inventory([gpu_node(f"n{i}", node_gpus) for i in range(nodes)], [])
+    inventory = inventory_of([gpu_node(f"n{i}", node_gpus) for i in range(nodes)], [])
     result = plan(inventory, era, PlanRequest(total_gpus=total, allow_cross_node_tp=cross))
     for layout in [result.recommendation, *result.alternatives]:
         if layout is None:
@@ -269,7 +268,7 @@ def test_kserve_controller_creates_exactly_the_pods_the_planner_promised(
 
 
 def test_a_single_pod_layout_says_a_single_node_inferenceservice_would_do() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(total_gpus=8))
+    result = plan(inventory_of(two_by_eight(), []), V0151, PlanRequest(total_gpus=8))
     assert result.recommendation is not None and result.recommendation.node_count == 1
     assert any("single-node InferenceService" in note for note in result.recommendation.notes)
 
@@ -278,14 +277,14 @@ def test_a_tp_refused_for_every_pp_is_reported_once() -> None:
     from kubectl_kserve_mn.model import load_model
 
     model = load_model(str(Path(__file__).resolve().parent / "fixtures" / "models" / "Qwen--Qwen2.5-7B.json"))
-    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(model=model))
+    result = plan(inventory_of(two_by_eight(), []), V0151, PlanRequest(model=model))
     layouts = [r.layout for r in result.rejected]
     assert "TP=8" in layouts
     assert not [x for x in layouts if x.endswith(" x TP=8")]
 
 
 def test_a_total_beyond_the_pool_is_rejected_without_enumerating_its_layouts() -> None:
-    result = plan(build_inventory(two_by_eight(), []), V0151, PlanRequest(total_gpus=10**12))
+    result = plan(inventory_of(two_by_eight(), []), V0151, PlanRequest(total_gpus=10**12))
     assert result.recommendation is None
     assert [(r.layout, r.reason) for r in result.rejected] == [
         (f"{10**12} GPUs", "the pool has 16 GPUs (2 schedulable node(s) x 8)")

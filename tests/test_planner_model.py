@@ -8,11 +8,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from kubectl_kserve_mn.cli import cli
-from kubectl_kserve_mn.inventory import build_inventory
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
 from kubectl_kserve_mn.model import load_model
 from kubectl_kserve_mn.planner import MemoryOptions, PlanRequest, plan
-from tests.nodes import gpu_node
+from tests.nodes import gpu_node, inventory_of
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 V0151 = era_for(parse_version("v0.15.1"))
@@ -26,7 +25,7 @@ def h100_nodes(count: int) -> list[dict[str, object]]:
 def test_llama_405b_bf16_does_not_fit_one_h100_node() -> None:
     model = load_model(str(MODELS / "meta-llama--Meta-Llama-3.1-405B.json"))
     result = plan(
-        build_inventory(h100_nodes(1), []),
+        inventory_of(h100_nodes(1), []),
         V0151,
         PlanRequest(model=model, memory=MemoryOptions(max_model_len=8192)),
     )
@@ -38,7 +37,7 @@ def test_llama_405b_bf16_does_not_fit_one_h100_node() -> None:
 def test_llama_405b_bf16_fits_as_pp2_tp8_on_two_h100_nodes() -> None:
     model = load_model(str(MODELS / "meta-llama--Meta-Llama-3.1-405B.json"))
     result = plan(
-        build_inventory(h100_nodes(2), []),
+        inventory_of(h100_nodes(2), []),
         V0151,
         PlanRequest(model=model, memory=MemoryOptions(max_model_len=32768)),
     )
@@ -53,10 +52,10 @@ def test_a_model_with_28_attention_heads_never_gets_tp8() -> None:
     model = load_model(str(MODELS / "Qwen--Qwen2.5-7B.json"))
     assert model.num_attention_heads == 28
     for request in (PlanRequest(model=model), PlanRequest(model=model, total_gpus=8)):
-        result = plan(build_inventory(h100_nodes(2), []), V0151, request)
+        result = plan(inventory_of(h100_nodes(2), []), V0151, request)
         for layout in [result.recommendation, *result.alternatives]:
             assert layout is None or layout.tensor_parallel_size != 8
-    result = plan(build_inventory(h100_nodes(1), []), V0151, PlanRequest(model=model, total_gpus=8))
+    result = plan(inventory_of(h100_nodes(1), []), V0151, PlanRequest(model=model, total_gpus=8))
     assert any(
         "attention heads (28) must be divisible by tensor parallel size (8)" in r.reason
         for r in result.rejected
@@ -67,7 +66,7 @@ def test_deepseek_v3_fp8_never_gets_a_tp_that_breaks_the_128_block() -> None:
     model = load_model(str(MODELS / "deepseek-ai--DeepSeek-V3.json"))
     nodes = [gpu_node(f"h200-{i}", 8, product="NVIDIA-H200", memory_mib=143771) for i in range(4)]
     result = plan(
-        build_inventory(nodes, []),
+        inventory_of(nodes, []),
         V0151,
         PlanRequest(model=model, allow_cross_node_tp=True, memory=MemoryOptions(max_model_len=8192)),
     )
@@ -82,7 +81,7 @@ def test_deepseek_v3_fp8_never_gets_a_tp_that_breaks_the_128_block() -> None:
 
 def test_the_model_ranking_prefers_fewest_nodes_then_pods() -> None:
     model = load_model(str(MODELS / "meta-llama--Meta-Llama-3.1-8B.json"))
-    result = plan(build_inventory(h100_nodes(2), []), V0151, PlanRequest(model=model))
+    result = plan(inventory_of(h100_nodes(2), []), V0151, PlanRequest(model=model))
     rec = result.recommendation
     assert rec is not None
     # An 8B model fits one GPU: one node, one pod, one GPU.
@@ -123,14 +122,14 @@ def test_gpu_memory_flag_is_used_when_nodes_have_no_memory_label() -> None:
     model = load_model(str(MODELS / "meta-llama--Meta-Llama-3.1-405B.json"))
     nodes = [gpu_node(f"n{i}", 8, memory_mib=None) for i in range(2)]
     small = plan(
-        build_inventory(nodes, []),
+        inventory_of(nodes, []),
         V0151,
         PlanRequest(
             model=model, total_gpus=16, memory=MemoryOptions(gpu_memory_bytes=40 * 2**30, max_model_len=8192)
         ),
     )
     big = plan(
-        build_inventory(nodes, []),
+        inventory_of(nodes, []),
         V0151,
         PlanRequest(
             model=model, total_gpus=16, memory=MemoryOptions(gpu_memory_bytes=80 * 2**30, max_model_len=8192)

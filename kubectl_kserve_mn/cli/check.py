@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 from tabulate import tabulate
 
-from kubectl_kserve_mn import files
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
     ConnectionOptions,
@@ -43,6 +42,17 @@ from kubectl_kserve_mn.findings import (
     fix_command,
     has_errors,
     offline_plan_command,
+)
+from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
+from kubectl_kserve_mn.inputs.documents import SourcedObject
+from kubectl_kserve_mn.inputs.k8s import (
+    Event,
+    Pod,
+    events_from_dicts,
+    nodes_from_dicts,
+    pods_from_dicts,
+    read_nodes_file,
+    read_pods_file,
 )
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
@@ -296,31 +306,34 @@ def _offline(
     run = CheckRun(version)
     if version.warning:
         run.warnings.append(version.warning)
-    objects: list[dict[str, Any]] = []
-    origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
+    objects: list[SourcedObject] = []
     for path in filenames:
-        for obj in files.load_objects(path):
-            origin[id(obj)] = None if path == "-" else Path(path).parent
-            objects.append(obj)
-    default_ns = conn.namespace or "default"
+        loaded = documents.load_objects(path)
+        if not loaded:
+            raise BadInput("holds no Kubernetes objects (an empty file?)", source=documents.source_name(path))
+        objects += loaded
+    origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
     isvcs: list[dict[str, Any]] = []
     runtimes: list[dict[str, Any]] = []
     ignored: dict[str, int] = {}
-    for obj in objects:
-        kind = str(obj.get("kind"))
-        if kind == "InferenceService" or kind == SERVING_RUNTIME:
-            base = origin.get(id(obj))
-            obj = copy.deepcopy(obj)
-            origin[id(obj)] = base
-            obj.setdefault("metadata", {})
-            if not isinstance(obj["metadata"], dict):
-                raise InputError(f"{kind}: metadata must be a mapping")
-            obj["metadata"].setdefault("namespace", default_ns)
-            (isvcs if kind == "InferenceService" else runtimes).append(obj)
-        elif kind == CLUSTER_SERVING_RUNTIME:
-            runtimes.append(obj)
-        else:
+    seen: dict[tuple[str, str | None, str], SourcedObject] = {}
+    for item in objects:
+        kind = str(item.obj.get("kind"))
+        if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME):
             ignored[kind] = ignored.get(kind, 0) + 1
+            continue
+        obj = _with_namespace(item, kind, conn.namespace)
+        key = (kind, _meta(obj).get("namespace"), str(_meta(obj).get("name")))
+        if key in seen:
+            first = seen[key]
+            raise BadInput(
+                f"defined twice (also {first.source} #{first.index}): the second would overwrite the first",
+                source=item.source,
+                obj=f"{kind} {'/'.join(k for k in key[1:] if k)}",
+            )
+        seen[key] = item
+        origin[id(obj)] = None if item.source == "<stdin>" else Path(item.source).parent
+        (isvcs if kind == "InferenceService" else runtimes).append(obj)
     if ignored:
         run.notes.append(
             "ignored objects of other kinds: "
@@ -344,8 +357,8 @@ def _offline(
         candidates.append(shipped_runtime(version.era))
     view: NodeView | None = None
     if nodes_file:
-        nodes = files.load_kind(nodes_file, "Node")
-        pods = files.load_kind(pods_file, "Pod") if pods_file else []
+        nodes = read_nodes_file(nodes_file)
+        pods = read_pods_file(pods_file) if pods_file else []
         view = NodeView(nodes, pods, free_known=bool(pods_file), gpu_resource=gpu_resource)
         if not pods_file:
             run.notes.append("no --pods-file: GPUs in use are unknown, only the nodes' capacity is checked")
@@ -392,6 +405,42 @@ def _offline(
     return run
 
 
+def _with_namespace(item: SourcedObject, kind: str, flag_namespace: str | None) -> dict[str, Any]:
+    """The object with its namespace filled in the way ``kubectl apply -f`` would: the file's namespace, else
+    -n, else ``default``; a file namespace that contradicts -n is refused, as kubectl refuses it."""
+    obj = item.obj
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise BadInput(
+            f"{describe_value(meta)} is not a mapping",
+            source=item.source,
+            obj=f"{kind} #{item.index}",
+            path=["metadata"],
+        )
+    if kind == CLUSTER_SERVING_RUNTIME:
+        return obj
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise BadInput(
+            f"{describe_value(namespace)} is not a string",
+            source=item.source,
+            obj=f"{kind} {meta.get('name')}",
+            path=["metadata", "namespace"],
+        )
+    if namespace and flag_namespace and namespace != flag_namespace:
+        raise BadInput(
+            f'the namespace from the provided object "{namespace}" does not match the namespace '
+            f"\"{flag_namespace}\". You must pass '--namespace={namespace}' to perform this operation.",
+            source=item.source,
+            obj=f"{kind} {meta.get('name')}",
+        )
+    if namespace:
+        return obj
+    copied = copy.deepcopy(obj)
+    copied["metadata"]["namespace"] = flag_namespace or "default"
+    return copied
+
+
 # --- on a cluster -------------------------------------------------------------------------------
 
 
@@ -426,7 +475,8 @@ def _online(
         return run
     namespaces = sorted({str(_meta(o).get("namespace")) for o in multinode})
     runtimes: list[dict[str, Any]] = []
-    srs, problems = cluster.list_servingruntimes_readable(namespaces)
+    # -A: one cluster-wide list (per namespace only when that is forbidden), never one per namespace.
+    srs, problems = cluster.list_servingruntimes_readable(None if all_namespaces else namespaces)
     runtimes.extend(srs)
     run.warnings.extend(f"cannot read ServingRuntimes in {p}" for p in problems)
     try:
@@ -435,11 +485,14 @@ def _online(
         run.warnings.append(f"cannot read ClusterServingRuntimes: {err.message}")
     custom = cluster.read_multinode_config()
     view = _node_view(cluster, run, nodes_file, pods_file, gpu_resource)
-    events_by_ns: dict[str, list[dict[str, Any]]] = {}
+    pods_by_isvc, events_by_ns = _isvc_pods_and_events(
+        cluster, run, None if all_namespaces else namespace, names
+    )
     used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
     for isvc in multinode:
         ns, name = str(_meta(isvc).get("namespace")), str(_meta(isvc).get("name"))
-        pods, events = _pods_and_events(cluster, run, ns, name, events_by_ns)
+        pods = pods_by_isvc.get((ns, name), [])
+        events = events_by_ns.get(ns, []) if any(p.phase == "Pending" for p in pods) else []
         run.reports.append(
             check_inferenceservice(
                 isvc,
@@ -501,39 +554,48 @@ def _node_view(
     cluster: Cluster, run: CheckRun, nodes_file: str | None, pods_file: str | None, gpu_resource: str | None
 ) -> NodeView | None:
     if nodes_file:
-        nodes = files.load_kind(nodes_file, "Node")
-        pods = files.load_kind(pods_file, "Pod") if pods_file else []
+        nodes = read_nodes_file(nodes_file)
+        pods = read_pods_file(pods_file) if pods_file else []
         return NodeView(nodes, pods, free_known=bool(pods_file), gpu_resource=gpu_resource)
     try:
-        nodes = cluster.list_nodes()
+        nodes = nodes_from_dicts(cluster.list_nodes())
     except ClusterError as err:
         run.warnings.append(f"cannot read nodes, schedulability findings skipped: {err.message}")
         return None
     try:
-        pods = cluster.list_gpu_pods()
+        pods = pods_from_dicts(cluster.list_gpu_pods())
     except ClusterError as err:
         run.warnings.append(f"cannot read pods, only the nodes' capacity is checked: {err.message}")
         return NodeView(nodes, [], free_known=False, gpu_resource=gpu_resource)
     return NodeView(nodes, pods, gpu_resource=gpu_resource)
 
 
-def _pods_and_events(
-    cluster: Cluster, run: CheckRun, namespace: str, name: str, events_by_ns: dict[str, list[dict[str, Any]]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _isvc_pods_and_events(
+    cluster: Cluster, run: CheckRun, namespace: str | None, names: tuple[str, ...]
+) -> tuple[dict[tuple[str, str], list[Pod]], dict[str, list[Event]]]:
+    """The pods of the InferenceServices, grouped by (namespace, name), and the FailedScheduling events of
+    the namespaces where one of them is Pending.
+
+    One paginated list of the pods labelled ``serving.kserve.io/inferenceservice`` (in the namespace, or all
+    of them for -A) instead of one label-selector list per InferenceService: each such list makes the API
+    server read every pod of the namespace, so 1,000 InferenceServices cost 1,000 full reads. Events: one
+    list per namespace that has a Pending pod."""
+    selector = f"{ISVC_LABEL} in ({','.join(sorted(set(names)))})" if names else ISVC_LABEL
     try:
-        pods = cluster.list_pods(namespace, f"{ISVC_LABEL}={name}")
+        pods = pods_from_dicts(cluster.list_pods(namespace, selector))
     except ClusterError as err:
-        run.warnings.append(f"cannot read pods of {namespace}/{name}: {err.message}")
-        return [], []
-    if not any((p.get("status") or {}).get("phase") == "Pending" for p in pods):
-        return pods, []
-    if namespace not in events_by_ns:
+        run.warnings.append(f"cannot read the InferenceServices' pods: {err.message}")
+        return {}, {}
+    by_isvc: dict[tuple[str, str], list[Pod]] = {}
+    for pod in pods:
+        by_isvc.setdefault((pod.namespace or "", pod.labels.get(ISVC_LABEL, "")), []).append(pod)
+    events: dict[str, list[Event]] = {}
+    for ns in sorted({p.namespace or "" for p in pods if p.phase == "Pending"}):
         try:
-            events_by_ns[namespace] = cluster.list_events(namespace, "reason=FailedScheduling")
+            events[ns] = events_from_dicts(cluster.list_events(ns, "reason=FailedScheduling"))
         except ClusterError as err:
-            run.warnings.append(f"cannot read events in {namespace}: {err.message}")
-            events_by_ns[namespace] = []
-    return pods, events_by_ns[namespace]
+            run.warnings.append(f"cannot read events in {ns}: {err.message}")
+    return by_isvc, events
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kubectl_kserve_mn import files
 from kubectl_kserve_mn.errors import ClusterError, InputError
+from kubectl_kserve_mn.inputs.k8s import (
+    Node,
+    Pod,
+    nodes_from_dicts,
+    pods_from_dicts,
+    read_nodes_file,
+    read_pods_file,
+)
 from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES
 
 if TYPE_CHECKING:
@@ -25,8 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class ClusterInputs:
-    nodes: list[dict[str, Any]]
-    pods: list[dict[str, Any]]
+    nodes: list[Node]
+    pods: list[Pod]
     custom_gpu_resources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -42,13 +49,11 @@ def load_cluster_inputs(
 ) -> ClusterInputs:
     """Nodes and their pods, from files when given (offline), else from the cluster."""
     if nodes_file:
-        nodes = files.load_kind(nodes_file, "Node")
-        pods = files.load_kind(pods_file, "Pod") if pods_file else []
-        return ClusterInputs(nodes, pods)
+        return ClusterInputs(read_nodes_file(nodes_file), read_pods_file(pods_file) if pods_file else [])
     if cluster is None:
         raise InputError("no cluster and no --nodes-file")
-    nodes = cluster.list_nodes()
-    pods = cluster.list_gpu_pods()
+    nodes = nodes_from_dicts(cluster.list_nodes())
+    pods = pods_from_dicts(cluster.list_gpu_pods())
     return ClusterInputs(nodes, pods, cluster.read_multinode_config())
 
 
