@@ -823,9 +823,12 @@ def model_findings(
         findings.append(
             Finding(violation.code, violation.severity, f"{lead}: {violation.message}", suggestion)
         )
-    known = _layout_gpu_memory(isvc, runtime, layout, nodes) if nodes is not None else None
-    if known is None and model.gpu_memory_bytes:
-        known = (model.gpu_memory_bytes, "--gpu-memory")
+    # An explicit --gpu-memory wins over the nodes' labels.
+    known: tuple[int, str] | None = (
+        (model.gpu_memory_bytes, "--gpu-memory") if model.gpu_memory_bytes else None
+    )
+    if known is None and nodes is not None:
+        known = _layout_gpu_memory(isvc, runtime, layout, nodes)
     if known is None:
         why = "no nodes were read" if nodes is None else "no nvidia.com/gpu.memory or amd.com/gpu.vram label"
         findings.append(

@@ -290,7 +290,8 @@ def _model_gate(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[Layou
         return None, refused[0].message
     cautions = tuple(v.message for v in violations if v.severity != "error")
     layout = replace(layout, notes=layout.notes + cautions)
-    memory_bytes = pool.memory_mib * 2**20 if pool.memory_mib else request.memory.gpu_memory_bytes
+    # An explicit --gpu-memory wins over the nodes' labels: the user knows something the labels do not.
+    memory_bytes = request.memory.gpu_memory_bytes or (pool.memory_mib * 2**20 if pool.memory_mib else None)
     if memory_bytes is None:
         return layout, None
     estimate = estimate_memory(

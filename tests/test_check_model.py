@@ -160,12 +160,12 @@ def test_memory_comes_from_the_node_labels_of_the_pods_pool(tmp_path: Path) -> N
     assert code == 0, err
 
 
-def test_node_labels_win_over_the_gpu_memory_flag(tmp_path: Path) -> None:
+def test_an_explicit_gpu_memory_flag_wins_over_node_labels(tmp_path: Path) -> None:
     path = write(tmp_path, "isvc.yaml", isvc(model=str(LLAMA_405B)))
     _, doc, _ = check_json(
         "-f", path, "-f", RT_0151, "--nodes-file", nodes(tmp_path, memory_mib=143771), "--gpu-memory", "80Gi"
     )
-    assert item(doc)["layout"]["memory"]["gpuMemoryBytes"] == 143771 * MIB
+    assert item(doc)["layout"]["memory"]["gpuMemoryBytes"] == 80 * 1024 * MIB
 
 
 def test_gpu_memory_flag_is_used_when_the_nodes_have_no_memory_label(tmp_path: Path) -> None:

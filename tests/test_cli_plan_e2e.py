@@ -107,7 +107,9 @@ def test_plan_counts_gpus_held_by_running_pods(fake_api: FakeKubeAPI, run_cli: A
         }
     )
     result = run_cli("plan", "--gpus", "16", "-o", "json")
-    assert result.exit_code == 0, result.stderr
+    # Exit 0 means "apply this now"; a layout that fits only the capacity is printed and exits 1.
+    assert result.exit_code == 1, result.stderr
+    assert "warning: no layout fits the GPUs free right now" in result.stderr
     data = json.loads(result.stdout)
     assert data["pools"][0]["freeGpus"] == 12
     # 12 free GPUs cannot hold 16 in any layout: the best capacity fit is shown, flagged, with a warning.

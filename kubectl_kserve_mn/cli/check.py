@@ -15,6 +15,7 @@ from tabulate import tabulate
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
     ConnectionOptions,
+    check_gpu_resource,
     connect,
     connection_options,
     finish,
@@ -218,8 +219,7 @@ def check(
         raise InputError("-A/--all-namespaces cannot be combined with -n/--namespace")
     if pods_file and not nodes_file:
         raise InputError("--pods-file needs --nodes-file")
-    if gpu_resource is not None and not gpu_resource.strip():
-        raise InputError("--gpu-resource must not be empty")
+    gpu_resource = check_gpu_resource(gpu_resource)
     if filenames and all_namespaces:
         raise InputError("-A/--all-namespaces cannot be combined with -f")
     if names and all_namespaces:

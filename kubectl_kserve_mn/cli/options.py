@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.inputs.names import label_value_problem, qualified_name_problem
 from kubectl_kserve_mn.kserve import eras
 
 if TYPE_CHECKING:
@@ -100,10 +101,26 @@ def parse_node_selector(values: tuple[str, ...]) -> dict[str, str]:
             if not part:
                 continue
             key, sep, val = part.partition("=")
+            key, val = key.strip(), val.strip()
             if not sep or not key:
                 raise InputError(f"--node-selector {part!r}: expected key=value")
-            selector[key.strip()] = val.strip()
+            problem = qualified_name_problem(key) or label_value_problem(val)
+            if problem:
+                raise InputError(f"--node-selector {part!r}: {problem}")
+            selector[key] = val
     return selector
+
+
+def check_gpu_resource(value: str | None) -> str | None:
+    """``--gpu-resource``: a resource name the API server could hold (``nvidia.com/gpu``)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise InputError("--gpu-resource must not be empty")
+    problem = qualified_name_problem(value)
+    if problem:
+        raise InputError(f"--gpu-resource {value!r} is not a resource name: {problem}")
+    return value
 
 
 def connect(conn: ConnectionOptions) -> Cluster:

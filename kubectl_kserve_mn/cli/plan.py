@@ -12,6 +12,7 @@ from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
     ConnectionOptions,
+    check_gpu_resource,
     connect,
     connection_options,
     finish,
@@ -127,6 +128,7 @@ def plan_command(
     opts = PlanOptions(gpus, tensor_parallel, pipeline_parallel, isvc)
     opts.validate()
     selector = parse_node_selector(node_selector)
+    gpu_resource = check_gpu_resource(gpu_resource)
     if pods_file and not nodes_file:
         raise InputError("--pods-file needs --nodes-file")
     if isvc and nodes_file:
@@ -161,15 +163,21 @@ def plan_command(
         ),
     )
     result = planner.plan(inventory, version.era, request)
-    if version.warning:
-        warn(version.warning)
-    for message in inputs.warnings:
+    # Warnings go to stderr, never into the table or the JSON a script parses from stdout.
+    for message in [
+        *([version.warning] if version.warning else []),
+        *inputs.warnings,
+        *inventory.warnings,
+        *result.warnings,
+    ]:
         warn(message)
     if output in ("json", "yaml"):
         render.emit(plan_json(result, version, inventory, facts, known), output)
     else:
         click.echo(render_table(result, version, inventory, wide=output == "wide", known=known))
-    finish(EXIT_OK if result.feasible else EXIT_FINDINGS)
+    # 0 means "you can apply this now": a layout that fits only the nodes' capacity is printed, marked, exit 1.
+    rec = result.recommendation
+    finish(EXIT_OK if rec is not None and rec.fits_now else EXIT_FINDINGS)
 
 
 plan = plan_command
@@ -193,7 +201,7 @@ def plan_json(
         "recommendation": recommendation.to_json() if recommendation else None,
         "alternatives": [layout.to_json() for layout in result.alternatives],
         "rejected": [r.to_json() for r in result.rejected],
-        "warnings": list(result.warnings) + ([version.warning] if version.warning else []),
+        "warnings": [*result.warnings, *inventory.warnings, *([version.warning] if version.warning else [])],
     }
     if model is not None:
         data["model"] = model.to_json()
@@ -355,7 +363,4 @@ def render_table(
                 )
             )
         )
-    for warning in result.warnings:
-        out.append("")
-        out.append(f"warning: {warning}")
     return "\n".join(out)

@@ -5,6 +5,7 @@ Shared by plan, check and fix so that each reads nodes, pods and the model the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,6 +58,13 @@ def load_cluster_inputs(
     return ClusterInputs(nodes, pods, cluster.read_multinode_config())
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    # click's FloatRange lets NaN through (every comparison with NaN is false).
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value!r} is not a number between 0 and 1", ctx, param)
+    return value
+
+
 def model_options(func: F) -> F:
     """--model, --gpu-memory, --gpu-memory-utilization and --max-model-len."""
     func = click.option(
@@ -67,6 +75,7 @@ def model_options(func: F) -> F:
     func = click.option(
         "--gpu-memory-utilization",
         type=click.FloatRange(min=0, max=1, min_open=True),
+        callback=_finite,
         default=0.9,
         show_default=True,
         help="vLLM's --gpu-memory-utilization.",

@@ -213,10 +213,27 @@ class KServeVersion:
         return self.version or f"{self.era.key} rules ({self.source})"
 
 
+_FULL_VERSION_RE = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$")
+
+
 def from_flag(text: str) -> KServeVersion:
-    """Resolve ``--kserve-version vX.Y.Z`` (``auto`` is handled by the caller)."""
+    """Resolve ``--kserve-version vX.Y.Z`` (``auto`` is handled by the caller).
+
+    A flag must name a release: ``v0.15`` is refused because v0.15.0 and v0.15.1 follow different
+    multi-node rules. A release newer than the rules known here gets the newest rules and a warning."""
+    if not _FULL_VERSION_RE.match(text.strip()):
+        raise ValueError(
+            f"{text!r} is not a KServe release: give all three parts, e.g. v0.15.0 or v0.15.1 "
+            "(patch releases can follow different rules: v0.15.0 and v0.15.1 do)"
+        )
     version = parse_version(text)
-    return KServeVersion(format_version(version), era_for(version), "flag")
+    warning = None
+    if version > NEWEST_KNOWN and version[:2] != NEWEST_KNOWN[:2]:
+        warning = (
+            f"KServe {format_version(version)} is newer than the newest rules this tool knows "
+            f"({format_version(NEWEST_KNOWN)}); using those"
+        )
+    return KServeVersion(format_version(version), era_for(version), "flag", warning)
 
 
 def newest_fallback(reason: str) -> KServeVersion:
