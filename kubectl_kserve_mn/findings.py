@@ -81,6 +81,7 @@ from kubectl_kserve_mn.kserve.controller import (
 from kubectl_kserve_mn.kserve.eras import ERAS, Era, KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
     RuntimeChoice,
+    effective_parallelism,
     merged_head_container,
     merged_worker_container,
     select_runtime,
@@ -315,6 +316,11 @@ def _admission_suggestion(message: str, era: Era) -> str:
         return "remove spec.predictor.model.name"
     if "multiple containers" in message:
         return "keep one container in workerSpec.containers"
+    if "must not set workerSpec" in message:
+        return (
+            "remove workerSpec from the canary's predictor: canaries are single-node; roll a multi-node change "
+            "out by updating spec.predictor instead"
+        )
     return "change the object as the message says"
 
 
@@ -909,6 +915,18 @@ def check_inferenceservice(
             tuple(findings) + tuple(extra_findings),
             model=facts,
         )
+    if not isinstance(_dict(_dict(isvc.get("spec")).get("predictor")).get("workerSpec"), dict):
+        # Only a canary sets workerSpec: the predictor itself is single-node; admission says the rest.
+        return ItemReport(
+            "InferenceService",
+            namespace,
+            name,
+            admission,
+            None,
+            tuple(findings) + tuple(extra_findings),
+            notes=("the predictor has no workerSpec; only its canaries set one",),
+            model=facts,
+        )
     mode = _deployment_mode_finding(isvc, era, kv)
     if mode is not None:
         findings.append(mode)
@@ -932,6 +950,31 @@ def check_inferenceservice(
             None,
             tuple(findings) + tuple(extra_findings),
             runtime_label,
+            model=facts,
+        )
+    pp, tp = effective_parallelism(isvc, choice.runtime, era)
+    if pp < 1 or tp < 1:
+        # The webhook (or the runtime's) refuses these sizes; a layout derived from them ("TP x PP = -2
+        # pods") would be nonsense, and so would every suggestion built on it.
+        if admission.allowed:
+            findings.append(
+                Finding(
+                    "controller-error",
+                    ERROR,
+                    f"pipelineParallelSize {pp} x tensorParallelSize {tp} (from the {choice.kind} "
+                    f"{choice.name} and the InferenceService): both must be at least 1, so no pods are created",
+                    "set workerSpec.pipelineParallelSize and tensorParallelSize to at least 1",
+                )
+            )
+        return ItemReport(
+            "InferenceService",
+            namespace,
+            name,
+            admission,
+            None,
+            tuple(findings) + tuple(extra_findings),
+            runtime_label,
+            notes=("no layout: the parallel sizes are invalid",),
             model=facts,
         )
     layout = compute_layout(isvc, choice.runtime, era, custom_gpu_types=custom_gpu_types)

@@ -146,8 +146,12 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_multinode(isvc: dict[str, Any]) -> bool:
-    predictor = (isvc.get("spec") or {}).get("predictor") if isinstance(isvc.get("spec"), dict) else None
-    return isinstance(predictor, dict) and isinstance(predictor.get("workerSpec"), dict)
+    """Has a workerSpec on its predictor, or on a canary's (which KServe v0.20.0+ rejects: checked too)."""
+    spec = isvc.get("spec") if isinstance(isvc.get("spec"), dict) else {}
+    predictors = [spec.get("predictor")] + [
+        c.get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)
+    ]
+    return any(isinstance(p, dict) and isinstance(p.get("workerSpec"), dict) for p in predictors)
 
 
 @click.command("check")
