@@ -30,7 +30,7 @@ STDIN = "-"
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]")
 """An anchor (``&name``) in YAML text: without one there can be no alias to expand."""
 
-EXPANSION_FLOOR = 1_000_000
+EXPANSION_FLOOR = 100_000
 """Values a document may always expand to; above it, at most ``EXPANSION_PER_CHAR`` per character."""
 EXPANSION_PER_CHAR = 4
 
