@@ -34,7 +34,17 @@ def plan_nodes(name: str) -> tuple[str, ...]:
 
 
 def plan_pods(name: str) -> tuple[str, ...]:
-    return ("plan", "--gpus", "8", "--kserve-version", "v0.16.0", "--nodes-file", GOOD_NODES, "--pods-file", str(BAD / name))
+    return (
+        "plan",
+        "--gpus",
+        "8",
+        "--kserve-version",
+        "v0.16.0",
+        "--nodes-file",
+        GOOD_NODES,
+        "--pods-file",
+        str(BAD / name),
+    )
 
 
 def plan_flag(*flags: str) -> tuple[str, ...]:
@@ -45,47 +55,178 @@ CASES = [
     # -- files that are not Kubernetes objects at all
     Case("empty file", plan_nodes("empty.yaml"), 2, "empty.yaml: holds no Node objects"),
     Case("--- only", plan_nodes("dashes-only.yaml"), 2, "dashes-only.yaml: holds no Node objects"),
-    Case("list of strings", plan_nodes("not-objects.yaml"), 2, 'item #1: expected a Kubernetes object'),
+    Case("list of strings", plan_nodes("not-objects.yaml"), 2, "item #1: expected a Kubernetes object"),
     Case("malformed YAML", plan_nodes("malformed.yaml"), 2, "malformed YAML (line 4, column"),
     Case("not UTF-8", plan_nodes("not-utf8.yaml"), 2, "not-utf8.yaml: not UTF-8 text"),
     Case("10,000 levels of JSON", plan_nodes("deep.json"), 2, "deep.json: nested too deeply"),
     Case("10,000 levels of YAML", plan_nodes("deep.yaml"), 2, "deep.yaml: nested too deeply"),
     Case("alias bomb", plan_nodes("alias-bomb.yaml"), 2, "alias-bomb.yaml: excessive aliasing"),
     Case("directory", plan_nodes(""), 2, "is a directory, not a file"),
-    Case("missing file", plan_nodes("no-such-file.yaml"), 2, "no-such-file.yaml: cannot read it: No such file"),
+    Case(
+        "missing file", plan_nodes("no-such-file.yaml"), 2, "no-such-file.yaml: cannot read it: No such file"
+    ),
     Case("wrong kind", plan_nodes("nodes-wrong-kind.yaml"), 2, "expected Node objects"),
     # -- Nodes with a field of the wrong type
-    Case("status a string", plan_nodes("nodes-status-string.yaml"), 2, 'Node gpu-h100-a: status: "Ready" is not a mapping'),
-    Case("labels a list", plan_nodes("nodes-labels-list.yaml"), 2, "Node gpu-h100-a: metadata.labels: a list is not a mapping"),
-    Case("taints a string", plan_nodes("nodes-taints-string.yaml"), 2, 'Node gpu-h100-a: spec.taints: "nvidia.com/gpu=present:NoSchedule" is not a list'),
-    Case("conditions a mapping", plan_nodes("nodes-conditions-mapping.yaml"), 2, "Node gpu-h100-a: status.conditions: a mapping is not a list"),
-    Case("allocatable a list", plan_nodes("nodes-allocatable-list.yaml"), 2, "Node gpu-h100-a: status.allocatable: a list is not a mapping"),
+    Case(
+        "status a string",
+        plan_nodes("nodes-status-string.yaml"),
+        2,
+        'Node gpu-h100-a: status: "Ready" is not a mapping',
+    ),
+    Case(
+        "labels a list",
+        plan_nodes("nodes-labels-list.yaml"),
+        2,
+        "Node gpu-h100-a: metadata.labels: a list is not a mapping",
+    ),
+    Case(
+        "taints a string",
+        plan_nodes("nodes-taints-string.yaml"),
+        2,
+        'Node gpu-h100-a: spec.taints: "nvidia.com/gpu=present:NoSchedule" is not a list',
+    ),
+    Case(
+        "conditions a mapping",
+        plan_nodes("nodes-conditions-mapping.yaml"),
+        2,
+        "Node gpu-h100-a: status.conditions: a mapping is not a list",
+    ),
+    Case(
+        "allocatable a list",
+        plan_nodes("nodes-allocatable-list.yaml"),
+        2,
+        "Node gpu-h100-a: status.allocatable: a list is not a mapping",
+    ),
     Case("name null", plan_nodes("nodes-name-null.yaml"), 2, "Node #1: metadata.name: null is not a string"),
-    Case("name a number", plan_nodes("nodes-name-number.yaml"), 2, "Node #1: metadata.name: 42 is not a string"),
-    Case("unschedulable a string", plan_nodes("nodes-unschedulable-string.yaml"), 2, 'Node gpu-h100-a: spec.unschedulable: "true" is not true or false'),
+    Case(
+        "name a number", plan_nodes("nodes-name-number.yaml"), 2, "Node #1: metadata.name: 42 is not a string"
+    ),
+    Case(
+        "unschedulable a string",
+        plan_nodes("nodes-unschedulable-string.yaml"),
+        2,
+        'Node gpu-h100-a: spec.unschedulable: "true" is not true or false',
+    ),
     # -- GPU quantities
-    Case("GPUs abc", plan_nodes("nodes-gpu-abc.yaml"), 2, 'status.allocatable["nvidia.com/gpu"]: "abc" is not a Kubernetes quantity'),
-    Case("GPUs -4", plan_nodes("nodes-gpu-negative.yaml"), 2, 'status.allocatable["nvidia.com/gpu"]: "-4" is negative'),
-    Case("GPUs 8.5", plan_nodes("nodes-gpu-fraction.yaml"), 2, 'Node gpu-h100-a: status.allocatable["nvidia.com/gpu"]: "8.5" is not a whole number'),
-    Case("GPUs 1e400", plan_nodes("nodes-gpu-huge.yaml"), 2, 'status.allocatable["nvidia.com/gpu"]: "1e400" is too large'),
+    Case(
+        "GPUs abc",
+        plan_nodes("nodes-gpu-abc.yaml"),
+        2,
+        'status.allocatable["nvidia.com/gpu"]: "abc" is not a Kubernetes quantity',
+    ),
+    Case(
+        "GPUs -4",
+        plan_nodes("nodes-gpu-negative.yaml"),
+        2,
+        'status.allocatable["nvidia.com/gpu"]: "-4" is negative',
+    ),
+    Case(
+        "GPUs 8.5",
+        plan_nodes("nodes-gpu-fraction.yaml"),
+        2,
+        'Node gpu-h100-a: status.allocatable["nvidia.com/gpu"]: "8.5" is not a whole number',
+    ),
+    Case(
+        "GPUs 1e400",
+        plan_nodes("nodes-gpu-huge.yaml"),
+        2,
+        'status.allocatable["nvidia.com/gpu"]: "1e400" is too large',
+    ),
+    Case(
+        "GPUs 8.5 in JSON",
+        plan_nodes("nodes-gpu-fraction.json"),
+        2,
+        'Node gpu-h100-a: status.allocatable["nvidia.com/gpu"]: "8.5" is not a whole number',
+    ),
+    Case(
+        "status a string in JSON",
+        plan_nodes("nodes-status-string.json"),
+        2,
+        'Node gpu-h100-a: status: "Ready" is not a mapping',
+    ),
+    Case(
+        "Pods as Nodes in JSON",
+        plan_nodes("pods-as-nodes.json"),
+        2,
+        "expected Node objects (the output of `kubectl get nodes -o yaml`), found Pod",
+    ),
     Case("GPUs an integer 8", plan_nodes("nodes-gpu-integer.yaml"), 0, ""),
-    Case("duplicate node", plan_nodes("nodes-duplicate.yaml"), 2, "Node gpu-h100-a: appears twice (#1 and #2)"),
-    Case("bad memory label", plan_nodes("nodes-memory-label-bad.yaml"), 0, "warning: node gpu-h100-a: label nvidia.com/gpu.memory='80GB' is not a number"),
+    Case(
+        "duplicate node", plan_nodes("nodes-duplicate.yaml"), 2, "Node gpu-h100-a: appears twice (#1 and #2)"
+    ),
+    Case(
+        "bad memory label",
+        plan_nodes("nodes-memory-label-bad.yaml"),
+        0,
+        "warning: node gpu-h100-a: label nvidia.com/gpu.memory='80GB' is not a number",
+    ),
     # -- Pods
-    Case("containers a string", plan_pods("pods-containers-string.yaml"), 2, 'Pod research/train: spec.containers: "t" is not a list'),
-    Case("initContainers a mapping", plan_pods("pods-initcontainers-mapping.yaml"), 2, "Pod research/train: spec.initContainers: a mapping is not a list"),
-    Case("GPU request four", plan_pods("pods-request-bad.yaml"), 2, 'spec.containers[0].resources.requests["nvidia.com/gpu"]: "four" is not a Kubernetes quantity'),
-    Case("GPU overhead 0.5", plan_pods("pods-overhead-bad.yaml"), 2, 'Pod research/train: spec.overhead["nvidia.com/gpu"]: "0.5" is not a whole number'),
+    Case(
+        "containers a string",
+        plan_pods("pods-containers-string.yaml"),
+        2,
+        'Pod research/train: spec.containers: "t" is not a list',
+    ),
+    Case(
+        "initContainers a mapping",
+        plan_pods("pods-initcontainers-mapping.yaml"),
+        2,
+        "Pod research/train: spec.initContainers: a mapping is not a list",
+    ),
+    Case(
+        "GPU request four",
+        plan_pods("pods-request-bad.yaml"),
+        2,
+        'spec.containers[0].resources.requests["nvidia.com/gpu"]: "four" is not a Kubernetes quantity',
+    ),
+    Case(
+        "GPU overhead 0.5",
+        plan_pods("pods-overhead-bad.yaml"),
+        2,
+        'Pod research/train: spec.overhead["nvidia.com/gpu"]: "0.5" is not a whole number',
+    ),
     Case("duplicate pod", plan_pods("pods-duplicate.yaml"), 2, "Pod research/train: appears twice"),
-    Case("pods without nodes", ("plan", "--gpus", "8", "--pods-file", str(BAD / "pods-duplicate.yaml")), 2, "--pods-file needs --nodes-file"),
+    Case(
+        "pods without nodes",
+        ("plan", "--gpus", "8", "--pods-file", str(BAD / "pods-duplicate.yaml")),
+        2,
+        "--pods-file needs --nodes-file",
+    ),
     # -- flags
     Case("--kserve-version 0.15", plan_flag("--kserve-version", "0.15"), 2, "'0.15' is not a KServe release"),
-    Case("--kserve-version v0.15", plan_flag("--kserve-version", "v0.15"), 2, "'v0.15' is not a KServe release"),
-    Case("--kserve-version newer", plan_flag("--kserve-version", "v0.99.0"), 0, "warning: KServe v0.99.0 is newer than the newest rules this tool knows"),
-    Case("--node-selector a=b=c", plan_flag("--node-selector", "a=b=c"), 2, "--node-selector 'a=b=c': a label value must"),
-    Case("--node-selector no =", plan_flag("--node-selector", "gpu"), 2, "--node-selector 'gpu': expected key=value"),
-    Case("--gpu-resource with a space", plan_flag("--gpu-resource", "foo bar"), 2, "--gpu-resource 'foo bar' is not a resource name"),
-    Case("--gpu-memory-utilization nan", plan_flag("--gpu-memory-utilization", "nan", "--model", "x"), 2, "nan is not a number between 0 and 1"),
+    Case(
+        "--kserve-version v0.15", plan_flag("--kserve-version", "v0.15"), 2, "'v0.15' is not a KServe release"
+    ),
+    Case(
+        "--kserve-version newer",
+        plan_flag("--kserve-version", "v0.99.0"),
+        0,
+        "warning: KServe v0.99.0 is newer than the newest rules this tool knows",
+    ),
+    Case(
+        "--node-selector a=b=c",
+        plan_flag("--node-selector", "a=b=c"),
+        2,
+        "--node-selector 'a=b=c': a label value must",
+    ),
+    Case(
+        "--node-selector no =",
+        plan_flag("--node-selector", "gpu"),
+        2,
+        "--node-selector 'gpu': expected key=value",
+    ),
+    Case(
+        "--gpu-resource with a space",
+        plan_flag("--gpu-resource", "foo bar"),
+        2,
+        "--gpu-resource 'foo bar' is not a resource name",
+    ),
+    Case(
+        "--gpu-memory-utilization nan",
+        plan_flag("--gpu-memory-utilization", "nan", "--model", "x"),
+        2,
+        "nan is not a number between 0 and 1",
+    ),
     Case("--gpus 0", plan_flag("--gpus", "0"), 2, "0 is not in the range x>=1"),
 ]
 

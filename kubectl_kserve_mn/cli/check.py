@@ -147,7 +147,7 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _is_multinode(isvc: dict[str, Any]) -> bool:
     """Has a workerSpec on its predictor, or on a canary's (which KServe v0.20.0+ rejects: checked too)."""
-    spec = isvc.get("spec") if isinstance(isvc.get("spec"), dict) else {}
+    spec: dict[str, Any] = isvc["spec"] if isinstance(isvc.get("spec"), dict) else {}
     predictors = [spec.get("predictor")] + [
         c.get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)
     ]

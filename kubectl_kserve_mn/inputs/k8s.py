@@ -72,6 +72,7 @@ class _NodeStatus(Struct, frozen=True, gc=False):
 
 class _Node(Struct, frozen=True, gc=False):
     metadata: _Meta
+    kind: str | None = None
     spec: _NodeSpec | None = None
     status: _NodeStatus | None = None
 
@@ -99,6 +100,7 @@ class _PodStatus(Struct, frozen=True, gc=False):
 
 class _Pod(Struct, frozen=True, gc=False):
     metadata: _Meta
+    kind: str | None = None
     spec: _PodSpec | None = None
     status: _PodStatus | None = None
 
@@ -488,18 +490,68 @@ def decode_event_page(body: bytes, source: str = API, first: int = 1) -> Page:
     return Page(events, meta.continue_ or None, meta.resourceVersion)
 
 
-def read_nodes_file(path: str) -> list[Node]:
-    """``--nodes-file``: the Nodes of ``kubectl get nodes -o yaml|json``. JSON is decoded straight into
-    the typed structs (no intermediate dicts); YAML is loaded first, then converted."""
+class _Listing(Struct, frozen=True, gc=False):
+    kind: str | None = None
+
+
+_LISTING = msgspec.json.Decoder(_Listing)
+
+
+def _read_file(
+    path: str, kind: str, decoder: msgspec.json.Decoder[Any]
+) -> tuple[list[Any] | None, str, bytes]:
+    """A ``kubectl get -o json`` List straight into typed structs (no dicts in between): about 10x faster
+    than loading it. None when the file is something else (YAML, one object, a bad value): then the
+    general reader takes it and, for a bad value, says exactly what and where."""
     from kubectl_kserve_mn.inputs import documents
 
     source = documents.source_name(path)
-    return nodes_from_objects(documents.load_objects(path), source)
+    data = documents.read_bytes(path)
+    if not documents.looks_like_json(data):
+        return None, source, data
+    try:
+        if (_LISTING.decode(data).kind or "").endswith("List"):
+            items = list(decoder.decode(data).items or ())
+            if all(item.kind in (None, kind) for item in items):
+                return items, source, data
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        pass
+    return None, source, data
+
+
+def _objects_of(source: str, data: bytes) -> list[SourcedObject]:
+    from kubectl_kserve_mn.inputs import documents
+
+    text = documents.decode_text(data, source)
+    return [
+        SourcedObject(obj, source, i)
+        for obj, i in documents.flatten(documents.parse_documents(text, source), source)
+    ]
+
+
+def read_nodes_file(path: str) -> list[Node]:
+    """``--nodes-file``: the Nodes of ``kubectl get nodes -o yaml|json``."""
+    wires, source, data = _read_file(path, "Node", _NODE_PAGE)
+    if wires is None:
+        return nodes_from_objects(_objects_of(source, data), source)
+    if not wires:
+        raise BadInput(
+            "holds no Node objects (expected the output of `kubectl get nodes -o yaml`)", source=source
+        )
+    nodes = [_node(w, source, i) for i, w in enumerate(wires, 1)]
+    _unique(nodes, "Node", source)
+    return nodes
 
 
 def read_pods_file(path: str) -> list[Pod]:
     """``--pods-file``: the Pods of ``kubectl get pods -A -o yaml|json``."""
-    from kubectl_kserve_mn.inputs import documents
-
-    source = documents.source_name(path)
-    return pods_from_objects(documents.load_objects(path), source)
+    wires, source, data = _read_file(path, "Pod", _POD_PAGE)
+    if wires is None:
+        return pods_from_objects(_objects_of(source, data), source)
+    if not wires:
+        raise BadInput(
+            "holds no Pod objects (expected the output of `kubectl get pods -A -o yaml`)", source=source
+        )
+    pods = [_pod(w, source, i) for i, w in enumerate(wires, 1)]
+    _unique(pods, "Pod", source)
+    return pods
