@@ -1,0 +1,159 @@
+"""What ``check`` reports: findings, per-object reports, and the inputs every finding source shares."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from kubectl_kserve_mn.inputs.k8s import Node, Pod
+from kubectl_kserve_mn.kserve.admission import Admission
+from kubectl_kserve_mn.kserve.controller import ControllerLayout
+from kubectl_kserve_mn.kserve.eras import KServeVersion
+from kubectl_kserve_mn.model import MemoryEstimate, ModelFacts
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+
+MODEL_UNREADABLE = "model-unreadable"
+MODEL_MEMORY_UNKNOWN = "model-memory-unknown"
+DEFAULT_UTILIZATION = 0.9  # vLLM's --gpu-memory-utilization as the model package assumes it
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    suggestion: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """What is known about the nodes: the nodes and the pods bound to them."""
+
+    nodes: Sequence[Node]
+    pods: Sequence[Pod] = ()
+    free_known: bool = True
+    """False when the pods could not be read: only capacity is checked."""
+    gpu_resource: str | None = None
+    """``--gpu-resource``: consider only this resource."""
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """The model an InferenceService serves, as the shell loaded it, and the memory settings to size it.
+
+    ``facts`` is None when it could not be loaded; ``error`` then says why (a ``model-unreadable``
+    finding on that item, not a failed run)."""
+
+    spec: str
+    """The model as the user named it (a path relative to the current directory, or an HF id)."""
+    facts: ModelFacts | None
+    error: str | None = None
+    source: str = "--model"
+    """``--model`` or the annotation name."""
+    gpu_memory_bytes: int | None = None
+    """``--gpu-memory``: used when the nodes' labels do not say."""
+    utilization: float | None = None
+    """``--gpu-memory-utilization`` given on the command line; None: the pod's vLLM args, else 0.9."""
+    max_model_len: int | None = None
+    """``--max-model-len``; None: the pod's vLLM args, else the model's context."""
+    flags: tuple[str, ...] = ()
+    """Memory flags to repeat in suggested commands (``--gpu-memory 80Gi``...)."""
+    plan_flags: tuple[str, ...] = ()
+    """Flags only the suggested ``plan`` takes (``--nodes-file F``)."""
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    kind: str
+    namespace: str | None
+    name: str
+    admission: Admission
+    layout: ControllerLayout | None
+    findings: tuple[Finding, ...] = ()
+    runtime: str | None = None
+    """``Kind/name`` of the runtime used, or None."""
+    notes: tuple[str, ...] = field(default=())
+    model: ModelFacts | None = None
+    memory: MemoryEstimate | None = None
+    """The per-GPU memory estimate of the model at the controller's layout (None: not computed)."""
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "runtime": self.runtime,
+            "admission": self.admission.to_json(),
+            "layout": None if self.layout is None else self._layout_json(),
+            "model": None if self.model is None else self.model.to_json(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def _layout_json(self) -> dict[str, Any]:
+        assert self.layout is not None
+        data = self.layout.to_json()
+        data["memory"] = None if self.memory is None else self.memory.to_json()
+        return data
+
+
+def add_findings(report: ItemReport, extra: Iterable[Finding]) -> ItemReport:
+    """``report`` with more findings appended (for other finding sources)."""
+    return replace(report, findings=report.findings + tuple(extra))
+
+
+def has_errors(reports: Iterable[ItemReport]) -> bool:
+    return any(report.errors for report in reports)
+
+
+def dict_of(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def fix_command(name: str, namespace: str | None) -> str:
+    return f"kubectl kserve-mn fix {name}" + (f" -n {namespace}" if namespace else "")
+
+
+def offline_plan_command(
+    isvc: Mapping[str, Any], layout: ControllerLayout, kv: KServeVersion, flags: Sequence[str] = ()
+) -> str:
+    """For an object in a file: the ``plan`` that prints the fields to put in it. The wish is the
+    InferenceService's TP, and its PP only when it sets one (otherwise plan picks PP for the nodes)."""
+    worker = dict_of(dict_of(dict_of(isvc.get("spec")).get("predictor")).get("workerSpec"))
+    args = ["--tensor-parallel-size", str(layout.tensor_parallel_size)]
+    if worker.get("pipelineParallelSize") is not None:
+        args += ["--pipeline-parallel-size", str(layout.pipeline_parallel_size)]
+    version = ["--kserve-version", kv.version] if kv.version else []
+    return "kubectl kserve-mn plan " + shlex.join([*args, *flags, *version])
+
+
+def name_of(obj: Mapping[str, Any]) -> str:
+    return str(dict_of(obj.get("metadata")).get("name") or "")
+
+
+def namespace_of(obj: Mapping[str, Any]) -> str | None:
+    ns = dict_of(obj.get("metadata")).get("namespace")
+    return str(ns) if ns else None
