@@ -1,0 +1,450 @@
+"""Where ``check``'s objects come from: files (-f, no cluster at all) or the cluster, and the run's record."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubectl_kserve_mn.cli.options import (
+    ConnectionOptions,
+    connect,
+    resolve_kserve_version,
+)
+from kubectl_kserve_mn.errors import (
+    EXIT_CLUSTER,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    ClusterError,
+    InputError,
+    NotFoundError,
+)
+from kubectl_kserve_mn.findings import (
+    ISVC_LABEL,
+    ItemReport,
+    ModelInput,
+    NodeView,
+    check_inferenceservice,
+    check_runtime,
+    fix_command,
+    has_errors,
+    offline_plan_command,
+)
+from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
+from kubectl_kserve_mn.inputs.documents import SourcedObject
+from kubectl_kserve_mn.inputs.k8s import (
+    Event,
+    Pod,
+    events_from_dicts,
+    nodes_from_dicts,
+    pods_from_dicts,
+    read_nodes_file,
+    read_pods_file,
+)
+from kubectl_kserve_mn.kserve.eras import KServeVersion
+from kubectl_kserve_mn.kserve.runtimes import (
+    CLUSTER_SERVING_RUNTIME,
+    SERVING_RUNTIME,
+    SHIPPED_MULTINODE_RUNTIME,
+    select_runtime,
+    shipped_runtime,
+)
+
+if TYPE_CHECKING:
+    from kubectl_kserve_mn.cluster import Cluster
+
+
+@dataclass
+class CheckRun:
+    version: KServeVersion
+    reports: list[ItemReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    """What could not be read (a 403 namespace during -A, a named object not found): the result is
+    partial, so the exit status is 3 even though the rest is reported."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kserveVersion": self.version.display,
+            "kserveVersionSource": self.version.source,
+            "items": [report.to_json() for report in self.reports],
+            "unreadable": list(self.unreadable),
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
+
+    @property
+    def exit_code(self) -> int:
+        if self.unreadable:
+            return EXIT_CLUSTER
+        return EXIT_FINDINGS if has_errors(self.reports) else EXIT_OK
+
+
+@dataclass
+class ModelSource:
+    """Each InferenceService's model: --model for all of them, else its ``kserve-mn/model`` annotation,
+    loaded once per path or id. A bad annotation becomes a finding on its item, not a failed run."""
+
+    given: ModelInput | None
+    settings: ModelInput
+    """The memory flags, with no model: the template of every annotation's ModelInput."""
+    cache: dict[str, ModelInput] = field(default_factory=dict)
+
+    def for_isvc(self, isvc: dict[str, Any], base_dir: Path | None = None) -> ModelInput | None:
+        if self.given is not None:
+            return self.given
+        from kubectl_kserve_mn.model import MODEL_ANNOTATION, load_model, model_spec_from_isvc
+
+        spec = model_spec_from_isvc(isvc)
+        if spec is None:
+            return None
+        path = _beside(spec, base_dir)
+        if path not in self.cache:
+            source = f"annotation {MODEL_ANNOTATION}"
+            try:
+                self.cache[path] = replace(self.settings, spec=path, facts=load_model(path), source=source)
+            except InputError as err:
+                error = err.message.removeprefix(f"--model {path}: ")
+                self.cache[path] = replace(self.settings, spec=spec, facts=None, error=error, source=source)
+        return self.cache[path]
+
+
+def _beside(spec: str, base_dir: Path | None) -> str:
+    """A relative path in an annotation of a file given with -f is relative to that file (so a GitOps
+    repository can be checked from anywhere); returned relative to the current directory."""
+    if base_dir is None or os.path.isabs(os.path.expanduser(spec)) or spec.startswith("~"):
+        return spec
+    candidate = base_dir / spec
+    if not candidate.exists() or (Path(spec).exists() and Path(spec).resolve() == candidate.resolve()):
+        return spec
+    try:
+        return os.path.relpath(candidate)
+    except ValueError:  # another drive on Windows
+        return str(candidate.resolve())
+
+
+def meta(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_multinode(isvc: dict[str, Any]) -> bool:
+    """Has a workerSpec on its predictor, or on a canary's (which KServe v0.20.0+ rejects: checked too)."""
+    spec: dict[str, Any] = isvc["spec"] if isinstance(isvc.get("spec"), dict) else {}
+    predictors = [spec.get("predictor")] + [
+        c.get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)
+    ]
+    return any(isinstance(p, dict) and isinstance(p.get("workerSpec"), dict) for p in predictors)
+
+
+# --- offline ------------------------------------------------------------------------------------
+
+
+def offline(
+    names: tuple[str, ...],
+    filenames: tuple[str, ...],
+    nodes_file: str | None,
+    pods_file: str | None,
+    gpu_resource: str | None,
+    flag: str,
+    conn: ConnectionOptions,
+    models: ModelSource,
+) -> CheckRun:
+    """-f: no cluster access at all."""
+    version = resolve_kserve_version(flag, None)
+    run = CheckRun(version)
+    if version.warning:
+        run.warnings.append(version.warning)
+    objects: list[SourcedObject] = []
+    for path in filenames:
+        loaded = documents.load_objects(path)
+        if not loaded:
+            raise BadInput("holds no Kubernetes objects (an empty file?)", source=documents.source_name(path))
+        objects += loaded
+    origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
+    isvcs: list[dict[str, Any]] = []
+    runtimes: list[dict[str, Any]] = []
+    ignored: dict[str, int] = {}
+    seen: dict[tuple[str, str | None, str], SourcedObject] = {}
+    for item in objects:
+        kind = str(item.obj.get("kind"))
+        if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME):
+            ignored[kind] = ignored.get(kind, 0) + 1
+            continue
+        obj = _with_namespace(item, kind, conn.namespace)
+        key = (kind, meta(obj).get("namespace"), str(meta(obj).get("name")))
+        if key in seen:
+            first = seen[key]
+            raise BadInput(
+                f"defined twice (also {first.source} #{first.index}): the second would overwrite the first",
+                source=item.source,
+                obj=f"{kind} {'/'.join(k for k in key[1:] if k)}",
+            )
+        seen[key] = item
+        origin[id(obj)] = None if item.source == "<stdin>" else Path(item.source).parent
+        (isvcs if kind == "InferenceService" else runtimes).append(obj)
+    if ignored:
+        run.notes.append(
+            "ignored objects of other kinds: "
+            + ", ".join(f"{count} {kind}" for kind, count in sorted(ignored.items()))
+        )
+    if names:
+        wanted = set(names)
+        found = {str(meta(o).get("name")) for o in isvcs + runtimes}
+        missing = [n for n in names if n not in found]
+        if len(missing) == len(set(names)):
+            raise InputError(f"no InferenceService or runtime named {', '.join(missing)} in the files")
+        for name in missing:
+            run.warnings.append(f"{name}: not found in the files")
+        isvcs = [o for o in isvcs if meta(o).get("name") in wanted]
+        checked_runtimes = [o for o in runtimes if meta(o).get("name") in wanted]
+    else:
+        checked_runtimes = list(runtimes)
+    candidates = list(runtimes)
+    assumed_shipped = not any(meta(r).get("name") == SHIPPED_MULTINODE_RUNTIME for r in runtimes)
+    if assumed_shipped:
+        candidates.append(shipped_runtime(version.era))
+    view: NodeView | None = None
+    if nodes_file:
+        nodes = read_nodes_file(nodes_file)
+        pods = read_pods_file(pods_file) if pods_file else []
+        view = NodeView(nodes, pods, free_known=bool(pods_file), gpu_resource=gpu_resource)
+        if not pods_file:
+            run.notes.append("no --pods-file: GPUs in use are unknown, only the nodes' capacity is checked")
+    else:
+        run.notes.append(
+            "schedulability findings skipped: -f without --nodes-file reads no cluster "
+            "(pass --nodes-file from `kubectl get nodes -o yaml` to check capacity)"
+        )
+    multinode = [o for o in isvcs if is_multinode(o)]
+    skipped = len(isvcs) - len(multinode)
+    if skipped:
+        run.notes.append(
+            f"{skipped} InferenceService(s) without spec.predictor.workerSpec skipped (not multi-node)"
+        )
+    used_shipped = False
+    for isvc in multinode:
+        report = check_inferenceservice(
+            isvc,
+            candidates,
+            version,
+            nodes=view,
+            offline=True,
+            model=models.for_isvc(isvc, origin.get(id(isvc))),
+        )
+        run.reports.append(report)
+        fix = fix_command(report.name, report.namespace)
+        if report.layout is not None and any(f.suggestion == fix for f in report.findings):
+            plan = offline_plan_command(isvc, report.layout, version, models.settings.plan_flags)
+            run.notes.append(
+                f"{report.namespace}/{report.name} is read from a file: `{fix}` changes it once it is on the "
+                f"cluster; before that, `{plan}` prints the fields to put in the file"
+            )
+        choice = select_runtime(isvc, candidates)
+        used_shipped = used_shipped or (assumed_shipped and choice.name == SHIPPED_MULTINODE_RUNTIME)
+    if used_shipped:
+        run.notes.append(
+            f"ClusterServingRuntime {SHIPPED_MULTINODE_RUNTIME} is not in the files: assumed the one KServe "
+            f"{version.era.key} ships (pass your copy with -f if it differs)"
+        )
+    for rt in checked_runtimes:
+        run.reports.append(check_runtime(rt, version))
+    if not run.reports:
+        run.notes.append("no multi-node InferenceService or runtime found in the files")
+    return run
+
+
+def _with_namespace(item: SourcedObject, kind: str, flag_namespace: str | None) -> dict[str, Any]:
+    """The object with its namespace filled in the way ``kubectl apply -f`` would: the file's namespace, else
+    -n, else ``default``; a file namespace that contradicts -n is refused, as kubectl refuses it."""
+    obj = item.obj
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise BadInput(
+            f"{describe_value(meta)} is not a mapping",
+            source=item.source,
+            obj=f"{kind} #{item.index}",
+            path=["metadata"],
+        )
+    if kind == CLUSTER_SERVING_RUNTIME:
+        return obj
+    namespace = meta.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise BadInput(
+            f"{describe_value(namespace)} is not a string",
+            source=item.source,
+            obj=f"{kind} {meta.get('name')}",
+            path=["metadata", "namespace"],
+        )
+    if namespace and flag_namespace and namespace != flag_namespace:
+        raise BadInput(
+            f'the namespace from the provided object "{namespace}" does not match the namespace '
+            f"\"{flag_namespace}\". You must pass '--namespace={namespace}' to perform this operation.",
+            source=item.source,
+            obj=f"{kind} {meta.get('name')}",
+        )
+    if namespace:
+        return obj
+    copied = copy.deepcopy(obj)
+    copied["metadata"]["namespace"] = flag_namespace or "default"
+    return copied
+
+
+# --- on a cluster -------------------------------------------------------------------------------
+
+
+def online(
+    names: tuple[str, ...],
+    all_namespaces: bool,
+    nodes_file: str | None,
+    pods_file: str | None,
+    gpu_resource: str | None,
+    flag: str,
+    conn: ConnectionOptions,
+    models: ModelSource,
+) -> CheckRun:
+    cluster = connect(conn)
+    version = resolve_kserve_version(flag, cluster)
+    run = CheckRun(version)
+    if version.warning:
+        run.warnings.append(version.warning)
+    namespace = conn.namespace or cluster.namespace
+    isvcs = _read_isvcs(cluster, run, names, None if all_namespaces else namespace)
+    multinode = [o for o in isvcs if is_multinode(o)]
+    for obj in isvcs:
+        if not is_multinode(obj) and names:
+            run.notes.append(
+                f"InferenceService {meta(obj).get('namespace')}/{meta(obj).get('name')} is not multi-node "
+                "(no spec.predictor.workerSpec): nothing to check"
+            )
+    if not names and len(isvcs) > len(multinode):
+        run.notes.append(f"{len(isvcs) - len(multinode)} InferenceService(s) without workerSpec skipped")
+    if not multinode:
+        run.notes.append("no multi-node InferenceService found")
+        return run
+    namespaces = sorted({str(meta(o).get("namespace")) for o in multinode})
+    runtimes: list[dict[str, Any]] = []
+    # -A: one cluster-wide list (per namespace only when that is forbidden), never one per namespace.
+    srs, problems = cluster.list_servingruntimes_readable(None if all_namespaces else namespaces)
+    runtimes.extend(srs)
+    run.warnings.extend(f"cannot read ServingRuntimes in {p}" for p in problems)
+    try:
+        runtimes.extend(cluster.list_clusterservingruntimes())
+    except ClusterError as err:
+        run.warnings.append(f"cannot read ClusterServingRuntimes: {err.message}")
+    custom = cluster.read_multinode_config()
+    view = _node_view(cluster, run, nodes_file, pods_file, gpu_resource)
+    pods_by_isvc, events_by_ns = _isvc_pods_and_events(
+        cluster, run, None if all_namespaces else namespace, names
+    )
+    used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    for isvc in multinode:
+        ns, name = str(meta(isvc).get("namespace")), str(meta(isvc).get("name"))
+        pods = pods_by_isvc.get((ns, name), [])
+        events = events_by_ns.get(ns, []) if any(p.phase == "Pending" for p in pods) else []
+        run.reports.append(
+            check_inferenceservice(
+                isvc,
+                runtimes,
+                version,
+                custom_gpu_types=custom,
+                nodes=view,
+                existing=True,
+                pods=pods,
+                events=events,
+                model=models.for_isvc(isvc),
+            )
+        )
+        choice = select_runtime(isvc, runtimes)
+        if choice.runtime is not None:
+            rt_ns = meta(choice.runtime).get("namespace")
+            used[(str(choice.kind), str(rt_ns) if rt_ns else None, str(choice.name))] = choice.runtime
+    for key in sorted(used, key=lambda k: (k[0], k[1] or "", k[2])):
+        run.reports.append(check_runtime(used[key], version, existing=used[key]))
+    return run
+
+
+def _read_isvcs(
+    cluster: Cluster, run: CheckRun, names: tuple[str, ...], namespace: str | None
+) -> list[dict[str, Any]]:
+    if names:
+        assert namespace is not None
+        found: list[dict[str, Any]] = []
+        failures: list[str] = []
+        for name in dict.fromkeys(names):
+            try:
+                found.append(cluster.get_inferenceservice(namespace, name))
+            except NotFoundError as err:
+                failures.append(
+                    f'inferenceservice "{name}" not found in namespace "{namespace}" ({err.message})'
+                )
+            except ClusterError as err:
+                failures.append(err.message)
+        if not found and failures:
+            raise ClusterError("; ".join(failures))
+        run.warnings.extend(failures)
+        run.unreadable.extend(failures)
+        return found
+    items, problems = cluster.list_inferenceservices_readable(None if namespace is None else [namespace])
+    if problems and not items:
+        raise ClusterError("cannot read InferenceServices: " + "; ".join(problems))
+    for problem in problems:
+        run.warnings.append(f"could not read InferenceServices in {problem}")
+    run.unreadable.extend(f"InferenceServices in {problem}" for problem in problems)
+    if problems:
+        run.notes.append(
+            f"partial result: InferenceServices in {len(problems)} namespace(s) could not be read "
+            "(exit status 3); the others are reported above"
+        )
+    return items
+
+
+def _node_view(
+    cluster: Cluster, run: CheckRun, nodes_file: str | None, pods_file: str | None, gpu_resource: str | None
+) -> NodeView | None:
+    if nodes_file:
+        nodes = read_nodes_file(nodes_file)
+        pods = read_pods_file(pods_file) if pods_file else []
+        return NodeView(nodes, pods, free_known=bool(pods_file), gpu_resource=gpu_resource)
+    try:
+        nodes = nodes_from_dicts(cluster.list_nodes())
+    except ClusterError as err:
+        run.warnings.append(f"cannot read nodes, schedulability findings skipped: {err.message}")
+        return None
+    try:
+        pods = pods_from_dicts(cluster.list_gpu_pods())
+    except ClusterError as err:
+        run.warnings.append(f"cannot read pods, only the nodes' capacity is checked: {err.message}")
+        return NodeView(nodes, [], free_known=False, gpu_resource=gpu_resource)
+    return NodeView(nodes, pods, gpu_resource=gpu_resource)
+
+
+def _isvc_pods_and_events(
+    cluster: Cluster, run: CheckRun, namespace: str | None, names: tuple[str, ...]
+) -> tuple[dict[tuple[str, str], list[Pod]], dict[str, list[Event]]]:
+    """The pods of the InferenceServices, grouped by (namespace, name), and the FailedScheduling events of
+    the namespaces where one of them is Pending.
+
+    One paginated list of the pods labelled ``serving.kserve.io/inferenceservice`` (in the namespace, or all
+    of them for -A) instead of one label-selector list per InferenceService: each such list makes the API
+    server read every pod of the namespace, so 1,000 InferenceServices cost 1,000 full reads. Events: one
+    list per namespace that has a Pending pod."""
+    selector = f"{ISVC_LABEL} in ({','.join(sorted(set(names)))})" if names else ISVC_LABEL
+    try:
+        pods = pods_from_dicts(cluster.list_pods(namespace, selector))
+    except ClusterError as err:
+        run.warnings.append(f"cannot read the InferenceServices' pods: {err.message}")
+        return {}, {}
+    by_isvc: dict[tuple[str, str], list[Pod]] = {}
+    for pod in pods:
+        by_isvc.setdefault((pod.namespace or "", pod.labels.get(ISVC_LABEL, "")), []).append(pod)
+    events: dict[str, list[Event]] = {}
+    for ns in sorted({p.namespace or "" for p in pods if p.phase == "Pending"}):
+        try:
+            events[ns] = events_from_dicts(cluster.list_events(ns, "reason=FailedScheduling"))
+        except ClusterError as err:
+            run.warnings.append(f"cannot read events in {ns}: {err.message}")
+    return by_isvc, events
