@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks of ``kubectl-kserve_mn`` against kubectl on a synthetic cluster.
 
-    python scripts/bench.py [--runs N] [--json] [all|help|plan ...]
+    python scripts/bench.py [--runs N] [--json] [--quick] [all|help|plan|check|files|quickstart|startup ...]
 
 - ``help``: ``kubectl-kserve_mn --help`` (startup cost; the kubernetes client must not be imported),
   next to ``kubectl --help``.
@@ -48,10 +48,16 @@ class Timing:
     argv: list[str]
     runs: list[float] = field(default_factory=list)
     error: str | None = None
+    max_rss: list[int] = field(default_factory=list)
+    """Peak resident set size of each timed run, bytes (from wait4's rusage)."""
 
     @property
     def median(self) -> float | None:
         return statistics.median(self.runs) if self.runs and self.error is None else None
+
+    @property
+    def median_rss(self) -> int | None:
+        return int(statistics.median(self.max_rss)) if self.max_rss and self.error is None else None
 
 
 @dataclass
@@ -84,6 +90,8 @@ class BenchContext:
     ours: list[str]
     """argv prefix that runs our CLI."""
     kubeconfig: Path | None = None
+    isvcs: int = 1000
+    api: Any = None
 
 
 @dataclass(frozen=True)
@@ -121,17 +129,23 @@ def our_command() -> list[str]:
 
 
 def time_command(label: str, argv: list[str], ctx: BenchContext, *, ok_codes: Sequence[int] = (0,)) -> Timing:
+    """Wall time and peak RSS of ``argv`` (stdout to a file, as a user's pipe would drain it)."""
     timing = Timing(label, argv)
     for attempt in range(ctx.runs + 1):  # the first run warms up and is not counted
-        start = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, env=ctx.env, cwd=ctx.workdir, check=False)
-        elapsed = time.perf_counter() - start
-        if proc.returncode not in ok_codes:
-            lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["(no stderr)"]
-            timing.error = f"exit {proc.returncode}: {lines[-1][:200]}"
-            return timing
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, stdout=out, stderr=err, env=ctx.env, cwd=ctx.workdir)
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode not in ok_codes:
+                err.seek(0)
+                lines = err.read().decode(errors="replace").strip().splitlines() or ["(no stderr)"]
+                timing.error = f"exit {proc.returncode}: {lines[-1][:200]}"
+                return timing
         if attempt:
             timing.runs.append(elapsed)
+            timing.max_rss.append(usage.ru_maxrss * 1024)  # Linux reports KiB
     return timing
 
 
@@ -165,6 +179,82 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
     return [Comparison("plan", ours, [nodes, pods])]
 
 
+@benchmark(
+    "check",
+    "check -A (multi-node InferenceServices) vs kubectl get inferenceservices -A + nodes + pods -A (-o json)",
+    needs_cluster=True,
+)
+def bench_check(ctx: BenchContext) -> list[Comparison]:
+    assert ctx.kubeconfig is not None
+    kc = str(ctx.kubeconfig)
+    # check exits 1 when it finds errors (the synthetic Pending workers are); still a completed run.
+    ours = time_command(
+        "kubectl-kserve_mn check -A -o json",
+        [*ctx.ours, "check", "-A", "-o", "json", "--kubeconfig", kc],
+        ctx,
+        ok_codes=(0, 1),
+    )
+    cache = ["--cache-dir", str(ctx.workdir / "kubectl-cache")]
+    base = [
+        time_command(
+            f"kubectl get {what} -o json",
+            [KUBECTL, "--kubeconfig", kc, *cache, "get", *what.split(), "-o", "json"],
+            ctx,
+        )
+        for what in ("inferenceservices -A", "nodes", "pods -A")
+    ]
+    return [Comparison("check", ours, base)]
+
+
+@benchmark("files", "plan --nodes-file of 5,000 nodes (YAML, JSON) vs a bare YAML load of the same file")
+def bench_files(ctx: BenchContext) -> list[Comparison]:
+    """Issue 9's bar: reading a big `kubectl get nodes -o yaml` within 2x of a bare libyaml load."""
+    count = 5000 if ctx.nodes >= 2000 else ctx.nodes
+    synthetic = synthetic_cluster.generate(nodes=count, pods=0)
+    doc = {"apiVersion": "v1", "kind": "List", "items": synthetic.nodes, "metadata": {"resourceVersion": ""}}
+    import yaml
+
+    yaml_path, json_path = ctx.workdir / "nodes.yaml", ctx.workdir / "nodes.json"
+    yaml_path.write_text(yaml.dump(doc, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)))
+    json_path.write_text(json.dumps(doc, indent=4))
+    bare = time_command(
+        f"bare yaml.CSafeLoader load ({yaml_path.stat().st_size / 1e6:.0f} MB)",
+        [sys.executable, "-c", f"import yaml; yaml.load(open({str(yaml_path)!r}), Loader=yaml.CSafeLoader)"],
+        ctx,
+    )
+    plan = [*ctx.ours, "plan", "--gpus", "16", "--kserve-version", "v0.16.0", "-o", "json", "--nodes-file"]
+    ours_yaml = time_command(f"plan --nodes-file ({count} nodes, YAML)", [*plan, str(yaml_path)], ctx)
+    ours_json = time_command(
+        f"plan --nodes-file ({count} nodes, JSON, {json_path.stat().st_size / 1e6:.0f} MB)",
+        [*plan, str(json_path)],
+        ctx,
+    )
+    return [Comparison("files-yaml", ours_yaml, [bare]), Comparison("files-json", ours_json, [bare])]
+
+
+@benchmark(
+    "quickstart",
+    "the README's quick start (plan on examples/cluster-2x8-h100.yaml) vs kubectl version --client",
+)
+def bench_quickstart(ctx: BenchContext) -> list[Comparison]:
+    ours = time_command(
+        "plan --nodes-file examples/cluster-2x8-h100.yaml --gpus 16",
+        [
+            *ctx.ours,
+            "plan",
+            "--nodes-file",
+            str(REPO / "examples" / "cluster-2x8-h100.yaml"),
+            "--gpus",
+            "16",
+            "--kserve-version",
+            "v0.15.1",
+        ],
+        ctx,
+    )
+    base = time_command("kubectl version --client", [KUBECTL, "version", "--client"], ctx)
+    return [Comparison("quickstart", ours, [base])]
+
+
 @benchmark("startup", "built binary (onedir/onefile) --help and version --client vs kubectl version --client")
 def bench_startup(ctx: BenchContext) -> list[Comparison]:
     """scripts/bench_startup.py's interleaved runs of the PyInstaller builds (scripts/build.sh)."""
@@ -190,11 +280,14 @@ def start_cluster(ctx: BenchContext) -> Any:
 
     started = time.perf_counter()
     api = FakeKubeAPI().start()
-    synthetic = synthetic_cluster.generate(nodes=ctx.nodes, pods=ctx.pods)
+    api.load_kserve_crds("master")
+    synthetic = synthetic_cluster.generate(nodes=ctx.nodes, pods=ctx.pods, isvcs=ctx.isvcs)
     api.add_all(synthetic.objects())
     ctx.kubeconfig = api.write_kubeconfig(ctx.workdir / "kubeconfig")
+    ctx.api = api
     print(
-        f"fake API server {api.url}: {ctx.nodes} nodes, {ctx.pods} pods (ready in {time.perf_counter() - started:.1f}s)",
+        f"fake API server {api.url}: {ctx.nodes} nodes, {ctx.pods} pods, {ctx.isvcs} InferenceServices "
+        f"(ready in {time.perf_counter() - started:.1f}s)",
         file=sys.stderr,
         flush=True,
     )
@@ -205,17 +298,25 @@ def fmt(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
+def fmt_mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:.0f} MB"
+
+
 def report(results: list[Comparison], runs: int) -> str:
     lines = [f"medians of {runs} runs (after 1 warm-up)"]
     for comp in results:
         lines.append(f"\n[{comp.name}]")
         for timing in [comp.ours, *comp.baseline]:
-            value = timing.error if timing.error else fmt(timing.median)
-            lines.append(f"  {timing.label:<40} {value}")
+            value = (
+                timing.error
+                if timing.error
+                else f"{fmt(timing.median):>9}  peak RSS {fmt_mb(timing.median_rss)}"
+            )
+            lines.append(f"  {timing.label:<60} {value}")
         if len(comp.baseline) > 1:
-            lines.append(f"  {'baseline total':<40} {fmt(comp.baseline_median)}")
+            lines.append(f"  {'baseline total':<60} {fmt(comp.baseline_median):>9}")
         ratio = comp.ratio
-        lines.append(f"  {'ratio ours / baseline':<40} {'-' if ratio is None else f'{ratio:.2f}x'}")
+        lines.append(f"  {'ratio ours / baseline':<60} {'-' if ratio is None else f'{ratio:.2f}x':>9}")
     return "\n".join(lines)
 
 
@@ -227,8 +328,10 @@ def as_json(results: list[Comparison], ctx: BenchContext) -> dict[str, Any]:
         "benchmarks": [
             {
                 "name": c.name,
-                "ours": {**asdict(c.ours), "median": c.ours.median},
-                "baseline": [{**asdict(t), "median": t.median} for t in c.baseline],
+                "ours": {**asdict(c.ours), "median": c.ours.median, "medianMaxRss": c.ours.median_rss},
+                "baseline": [
+                    {**asdict(t), "median": t.median, "medianMaxRss": t.median_rss} for t in c.baseline
+                ],
                 "baselineMedian": c.baseline_median,
                 "ratio": c.ratio,
             }
@@ -243,20 +346,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--nodes", type=int, default=2000, help="synthetic GPU nodes (default 2000)")
     parser.add_argument("--pods", type=int, default=20000, help="synthetic pods (default 20000)")
-    sub = parser.add_subparsers(dest="mode", metavar="MODE")
-    sub.add_parser("all", help="every benchmark (the default)")
-    for bench in BENCHMARKS.values():
-        sub.add_parser(bench.name, help=bench.help)
+    parser.add_argument(
+        "--isvcs", type=int, default=1000, help="synthetic multi-node InferenceServices (default 1000)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small cluster (40 nodes, 400 pods, 10 InferenceServices) and 1 run: proves the benchmark works (CI)",
+    )
+    parser.add_argument(
+        "modes",
+        nargs="*",
+        metavar="MODE",
+        choices=["all", *BENCHMARKS],
+        help="benchmarks to run (default: all): "
+        + "; ".join(f"{b.name}: {b.help}" for b in BENCHMARKS.values()),
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.nodes, args.pods, args.isvcs = 1, 40, 400, 10
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    chosen = list(BENCHMARKS.values()) if args.mode in (None, "all") else [BENCHMARKS[args.mode]]
+    modes = args.modes or ["all"]
+    chosen = list(BENCHMARKS.values()) if "all" in modes else [BENCHMARKS[m] for m in dict.fromkeys(modes)]
 
     with tempfile.TemporaryDirectory(prefix="kserve-mn-bench-") as tmp:
         workdir = Path(tmp)
         env = {**os.environ, "HOME": str(workdir), "PYTHONPATH": str(REPO)}
         env.pop("KUBECONFIG", None)
-        ctx = BenchContext(args.runs, workdir, args.nodes, args.pods, env, our_command())
+        ctx = BenchContext(args.runs, workdir, args.nodes, args.pods, env, our_command(), isvcs=args.isvcs)
         api = start_cluster(ctx) if any(b.needs_cluster for b in chosen) else None
         try:
             results = [comp for bench in chosen for comp in bench.func(ctx)]

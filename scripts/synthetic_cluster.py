@@ -47,9 +47,21 @@ class SyntheticCluster:
     namespaces: list[Json] = field(default_factory=list)
     deployments: list[Json] = field(default_factory=list)
     configmaps: list[Json] = field(default_factory=list)
+    inferenceservices: list[Json] = field(default_factory=list)
+    runtimes: list[Json] = field(default_factory=list)
+    events: list[Json] = field(default_factory=list)
 
     def objects(self) -> list[Json]:
-        return [*self.namespaces, *self.nodes, *self.deployments, *self.configmaps, *self.pods]
+        return [
+            *self.namespaces,
+            *self.nodes,
+            *self.deployments,
+            *self.configmaps,
+            *self.runtimes,
+            *self.inferenceservices,
+            *self.pods,
+            *self.events,
+        ]
 
 
 def node(name: str, index: int, *, gpus: int = 8, cordoned: bool = False, ready: bool = True) -> Json:
@@ -227,6 +239,82 @@ def pod(
     }
 
 
+ISVC_LABEL = "serving.kserve.io/inferenceservice"
+
+
+def inferenceservice(name: str, namespace: str, *, pp: int = 2, tp: int = 8, generation: int = 1) -> Json:
+    """A multi-node InferenceService as users write them for KServe v0.15.1+ (PP x TP, GPU requests)."""
+    gpus = {"limits": {"nvidia.com/gpu": str(tp)}, "requests": {"nvidia.com/gpu": str(tp)}}
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "generation": generation,
+            "annotations": {
+                "serving.kserve.io/autoscalerClass": "none",
+                "serving.kserve.io/deploymentMode": "RawDeployment",
+            },
+        },
+        "spec": {
+            "predictor": {
+                "model": {
+                    "modelFormat": {"name": "huggingface"},
+                    "storageUri": f"pvc://{name}-pvc/model",
+                    "args": ["--max-model-len=8192"],
+                    "resources": gpus,
+                },
+                "workerSpec": {
+                    "pipelineParallelSize": pp,
+                    "tensorParallelSize": tp,
+                    "containers": [{"name": "worker-container", "resources": gpus}],
+                },
+            }
+        },
+        "status": {"observedGeneration": generation},
+    }
+
+
+def serving_runtime(namespace: str) -> Json:
+    """A namespaced copy of KServe's multi-node huggingface runtime (what teams often keep next to their models)."""
+    container = {
+        "name": "kserve-container",
+        "image": "kserve/huggingfaceserver:v0.15.1-gpu",
+        "command": ["bash", "-c"],
+        "args": ["ray start --head --disable-usage-stats && python -m huggingfaceserver"],
+        "resources": {"requests": {"cpu": "4", "memory": "12Gi"}, "limits": {"cpu": "4", "memory": "12Gi"}},
+    }
+    worker = {
+        **container,
+        "name": "worker-container",
+        "args": ["ray start --address=$RAY_HEAD_ADDRESS --block"],
+    }
+    return {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "ServingRuntime",
+        "metadata": {"name": "team-huggingface-multinode", "namespace": namespace},
+        "spec": {
+            "supportedModelFormats": [{"name": "huggingface", "version": "1", "autoSelect": True}],
+            "protocolVersions": ["v2", "v1"],
+            "containers": [container],
+            "workerSpec": {"pipelineParallelSize": 1, "tensorParallelSize": 1, "containers": [worker]},
+        },
+    }
+
+
+def failed_scheduling(pod_name: str, namespace: str, index: int) -> Json:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod_name}.{index:08x}", "namespace": namespace},
+        "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": namespace},
+        "reason": "FailedScheduling",
+        "type": "Warning",
+        "message": "0/2000 nodes are available: 2000 Insufficient nvidia.com/gpu.",
+    }
+
+
 def controller_deployment(image: str, namespace: str = "kserve") -> Json:
     """The KServe controller Deployment as in install/vX.Y.Z/kserve.yaml (labels, container name)."""
     labels = {
@@ -273,12 +361,17 @@ def generate(
     seed: int = 0,
     kserve_image: str = "kserve/kserve-controller:v0.15.1",
     namespaces: int = 20,
+    isvcs: int = 0,
 ) -> SyntheticCluster:
     """A cluster of ``nodes`` GPU nodes (8 x H100 each, GFD labels) and ``pods`` pods.
 
     About 1 % of nodes are cordoned, 0.5 % NotReady; every node has the usual nvidia.com/gpu taint. A
     third of the nodes run GPU pods (1, 2, 4 or 8 GPUs in limits), so free GPUs vary per node; 5 % of
     pods are Succeeded/Failed and 2 % Pending without a node (both must be ignored by the inventory).
+
+    ``isvcs`` multi-node InferenceServices (PP=2 x TP=8, GPU requests) spread over the namespaces, each with
+    a head and a worker pod labelled ``serving.kserve.io/inferenceservice`` (part of ``pods``), a
+    ServingRuntime per namespace, and for one in 20 a Pending worker with its FailedScheduling event.
     """
     rng = random.Random(seed)
     cluster = SyntheticCluster()
@@ -290,8 +383,40 @@ def generate(
     for i, name in enumerate(node_names):
         cluster.nodes.append(node(name, i, gpus=gpus_per_node, cordoned=i % 100 == 7, ready=i % 200 != 13))
     free = dict.fromkeys(node_names, gpus_per_node)
-    gpu_nodes = set(rng.sample(node_names, k=nodes // 3)) if nodes else set()
-    for i in range(pods):
+    isvc_pods: list[Json] = []
+    hosts = iter(node_names)  # InferenceService pods take whole nodes, first come first served
+    for i in range(isvcs):
+        namespace = ns_names[i % len(ns_names)]
+        name = f"llm-{i:04d}"
+        cluster.inferenceservices.append(inferenceservice(name, namespace))
+        for role in ("predictor", "predictor-worker"):
+            pod_name = f"{name}-{role}-7d9f8c6b5-{i:05x}"
+            pending = role == "predictor-worker" and i % 20 == 19
+            host = None if pending else next(hosts, None)
+            placed = pod(
+                pod_name,
+                namespace,
+                host,
+                gpus=gpus_per_node,
+                phase="Running" if host else "Pending",
+                gpu_in="requests",
+            )
+            placed["metadata"]["labels"] = {
+                ISVC_LABEL: name,
+                "component": "predictor",
+                "isvc.generation": "1",
+            }
+            if host:
+                free[host] = 0
+            else:
+                cluster.events.append(failed_scheduling(pod_name, namespace, i))
+            isvc_pods.append(placed)
+    if isvcs:
+        cluster.runtimes = [serving_runtime(ns) for ns in ns_names]
+    cluster.pods.extend(isvc_pods)
+    spare = [n for n in node_names if free[n]]
+    gpu_nodes = set(rng.sample(spare, k=min(len(spare), nodes // 3))) if spare else set()
+    for i in range(max(0, pods - len(isvc_pods))):
         namespace = ns_names[i % len(ns_names)]
         name = f"app-{i % 500:03d}-{i:06d}"
         roll = rng.random()
