@@ -252,9 +252,13 @@ def test_server_dry_run_leaves_object_and_resource_version_unchanged(
     assert stored(fake_api) == before
 
 
-def test_client_dry_run_sends_nothing_and_shows_the_diff(fake_api: FakeKubeAPI, run_cli: Run) -> None:
+@pytest.mark.parametrize("flag", [["--dry-run=client"], ["--dry-run"], ["--dry-run", "client"]])
+def test_client_dry_run_sends_nothing_and_shows_the_diff(
+    fake_api: FakeKubeAPI, run_cli: Run, flag: list[str]
+) -> None:
+    # A plain --dry-run means client, as kubectl takes it.
     serve(fake_api, "v0.15.0", seed("v0.15.0"))
-    result = fix(run_cli, "v0.15.0", "--dry-run=client")
+    result = fix(run_cli, "v0.15.0", *flag)
     assert result.exit_code == 1
     assert result.stdout.startswith("diff -u -N LIVE/")
     assert "-      tensorParallelSize: 16" in result.stdout.splitlines()

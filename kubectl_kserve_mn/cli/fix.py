@@ -66,8 +66,11 @@ def confirm(question: str) -> bool:
     "--dry-run",
     type=click.Choice(["none", "client", "server"]),
     default="none",
+    is_flag=False,
+    flag_value="client",
     show_default=True,
-    help="client: show the change, send nothing; server: send it with dryRun=All so KServe's webhook judges it.",
+    help="client (also plain --dry-run, as kubectl takes it): show the change, send nothing; server: send it "
+    "with dryRun=All so KServe's webhook judges it.",
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option(
