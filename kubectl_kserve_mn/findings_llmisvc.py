@@ -1,0 +1,701 @@
+"""``check``'s findings for LLMInferenceServices: what KServe v0.16..v0.20 will do with each one and why
+it will fail (issue 10). Pure functions over plain objects and the rules in
+:mod:`kubectl_kserve_mn.kserve.llmisvc`; the report renders in ``check``'s table beside InferenceServices.
+
+Finding codes (stable; the ``model-*``, scheduling and admission codes are shared with InferenceServices):
+
+=================================  ========  =================================================================
+code                               severity  meaning
+=================================  ========  =================================================================
+admission-rejected                 error     the CRD schema or KServe's webhook rejects the object (or the
+                                             update of the live one), with the API server's message
+llmisvc-pipeline-preset-missing    error     ``worker`` + ``pipeline``: the controller selects
+                                             ``kserve-config-llm-worker-pipeline-parallel``, which no release
+                                             ships, so nothing deploys (kserve#5047)
+controller-error                   error     another controller failure (a missing ``baseRefs`` config, a
+                                             template error)
+llmisvc-tensor-exceeds-pod         error     tensor larger than one pod's GPUs while the LWS size ignores tensor:
+                                             pods start, vLLM waits for its placement group forever (kserve#4946)
+llmisvc-data-ranks-mismatch        error     vLLM's data-parallel size differs from the ranks the LWS runs
+                                             (pods x dataLocal), or dataLocal > data: ranks never join
+llmisvc-gpus-mismatch              error /   a pod's GPU request is not dataLocal x tensor (fewer: vLLM cannot
+                                   warning   start; more: idle GPUs)
+llmisvc-pipeline-ignored           warning   single-node ``pipeline`` is not rendered: its GPUs sit idle (kserve#6044)
+llmisvc-tensor-dropped             warning   single-node ``tensor`` is dropped before v0.20.0 (kserve#5773)
+llmisvc-data-ignored               warning   single-node ``data``/``dataLocal`` are not rendered
+pod-exceeds-node                   error     a pod asks for more GPUs than any schedulable node of its type has
+exceeds-cluster-capacity           error     the groups (leader + workers) x replicas do not fit the nodes
+insufficient-free-gpus             warning   they fit the nodes' capacity, not the GPUs free now
+pods-pending                       error     its pods are Pending with FailedScheduling events about GPUs
+model-*                            per rule  vLLM's rules and the memory estimate at the rendered TP x PP
+=================================  ========  =================================================================
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_kserve_mn.findings import (
+    DEFAULT_UTILIZATION,
+    ERROR,
+    INFO,
+    MIB,
+    MODEL_MEMORY_UNKNOWN,
+    WARNING,
+    Finding,
+    ItemReport,
+    ModelInput,
+    NodeView,
+    _human_int,
+    _unreadable_model,
+    pending_pod_findings,
+    vllm_arg,
+)
+from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES, NodeGpus, build_inventory
+from kubectl_kserve_mn.kserve.admission import Admission
+from kubectl_kserve_mn.kserve.eras import ERAS, KServeVersion
+from kubectl_kserve_mn.kserve.llmisvc.admission import (
+    DATA_LOCAL_NEEDED,
+    DATA_NEEDED,
+    NOT_CHECKED,
+    PIPELINE_AND_DATA,
+    WORKER_NEEDS_PARALLELISM,
+    admit_llmisvc,
+)
+from kubectl_kserve_mn.kserve.llmisvc.layout import (
+    TENSOR_FLAG,
+    LlmLayout,
+    WorkloadLayout,
+    compute_llm_layout,
+    how_to_pass,
+)
+from kubectl_kserve_mn.kserve.llmisvc.presets import PIPELINE_PRESETS
+from kubectl_kserve_mn.kserve.llmisvc.spec import KIND, read
+from kubectl_kserve_mn.model import MemoryEstimate, estimate_memory, layout_violations, memory_violations
+from kubectl_kserve_mn.planner import place_pods
+
+PIPELINE_PRESET_MISSING = "llmisvc-pipeline-preset-missing"
+TENSOR_EXCEEDS_POD = "llmisvc-tensor-exceeds-pod"
+DATA_RANKS_MISMATCH = "llmisvc-data-ranks-mismatch"
+GPUS_MISMATCH = "llmisvc-gpus-mismatch"
+PIPELINE_IGNORED = "llmisvc-pipeline-ignored"
+TENSOR_DROPPED = "llmisvc-tensor-dropped"
+DATA_IGNORED = "llmisvc-data-ignored"
+EXPERT_WITHOUT_EXPERTS = "model-expert-parallel-without-experts"
+
+NAME_LABEL = "app.kubernetes.io/name"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+PART_OF = "llminferenceservice"
+_MAX_PODS = 10_000
+
+
+@dataclass(frozen=True)
+class LlmItemReport(ItemReport):
+    """An LLMInferenceService's report: ``ItemReport``'s table row and verdict, its own layout and JSON."""
+
+    api_version: str = ""
+    llm_layout: LlmLayout | None = field(default=None)
+
+    @property
+    def layout_text(self) -> str:
+        """The LAYOUT cell of ``check``'s table."""
+        if self.llm_layout is None:
+            return "-"
+        parts = [_workload_text(w) for w in self.llm_layout.workloads]
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+            "apiVersion": self.api_version,
+            "admission": self.admission.to_json(),
+            "layout": None if self.llm_layout is None else self.llm_layout.to_json(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def _shape(w: WorkloadLayout) -> str:
+    v = w.vllm
+    text = f"TP{v.tensor}"
+    if v.pipeline > 1:
+        text += f" PP{v.pipeline}"
+    if v.data > 1 or v.data_local is not None:
+        text += f" DP{v.data}" + (f"/{v.data_local} local" if v.data_local is not None else "")
+    if v.expert:
+        text += " EP"
+    return text
+
+
+def _workload_text(w: WorkloadLayout) -> str:
+    prefix = "prefill " if w.role == "prefill" else ""
+    if w.controller_error:
+        return f"{prefix}controller error"
+    resource = w.gpu_resource or "GPU"
+    if w.lws is None:
+        return f"{prefix}{w.replicas} x 1 pod of {w.leader_gpus} {resource} ({_shape(w)})"
+    workers = w.lws.pods - 1
+    pods = f"leader {w.leader_gpus}" + (f" + {workers} x {w.worker_gpus or 0}" if workers else "")
+    return f"{prefix}LWS {w.replicas} x [{pods} {resource}] ({_shape(w)})"
+
+
+# --- admission ------------------------------------------------------------------------------------
+
+
+def _admission_suggestion(message: str, kv: KServeVersion) -> str:
+    era = kv.era
+    if "no matches for kind" in message:
+        if not era.llmisvc_api_versions:
+            return "LLMInferenceService needs KServe v0.16.0 or later"
+        return (
+            f"use apiVersion serving.kserve.io/{era.llmisvc_api_versions[-1]} (served by KServe {kv.display})"
+        )
+    if "total parallelism size is immutable" in message:
+        return (
+            "the total size (data / dataLocal, else pipeline) of an existing LLMInferenceService cannot change: "
+            "delete it and create it again with the new size (kubectl kserve-mn fix prints the manifest)"
+        )
+    if WORKER_NEEDS_PARALLELISM in message:
+        return (
+            "set spec.parallelism.data and dataLocal (one vLLM data-parallel rank group per pod; tensor alone does "
+            "not size the LeaderWorkerSet), or remove spec.worker to run one pod"
+        )
+    if PIPELINE_AND_DATA in message:
+        return "set either pipeline or data/dataLocal, not both"
+    if DATA_LOCAL_NEEDED in message or DATA_NEEDED in message:
+        return "set data and dataLocal together (data = pods x dataLocal)"
+    if "in body should be" in message:
+        return "use a value within the CRD's bounds (parallelism sizes >= 1, dataRPCPort 1..65535, replicas >= 0)"
+    return "change the object as the message says"
+
+
+def _admission_findings(admission: Admission, kv: KServeVersion, *, update: bool) -> list[Finding]:
+    if admission.allowed:
+        return []
+    what = "this update of the LLMInferenceService" if update else "this LLMInferenceService"
+    return [
+        Finding(
+            "admission-rejected",
+            ERROR,
+            f"KServe {kv.display} rejects {what}: {admission.message}",
+            _admission_suggestion(admission.message or "", kv),
+        )
+    ]
+
+
+# --- the controller and vLLM ------------------------------------------------------------------------
+
+
+def _fix_hint(name: str, namespace: str | None) -> str:
+    return f"kubectl kserve-mn fix llmisvc/{name}" + (f" -n {namespace}" if namespace else "")
+
+
+def _controller_findings(w: WorkloadLayout, kv: KServeVersion) -> list[Finding]:
+    if w.controller_error is None:
+        return []
+    if w.preset in PIPELINE_PRESETS and w.preset is not None and w.preset in w.controller_error:
+        parallelism = w.parallelism
+        pp = parallelism.pipeline if parallelism is not None else None
+        return [
+            Finding(
+                PIPELINE_PRESET_MISSING,
+                ERROR,
+                f"{w.field}.worker with pipeline parallelism ({pp}) selects the preset {w.preset}, which no KServe "
+                f"release ships (kserve#5047): the webhook admits it but the controller fails with {w.controller_error}; "
+                "no LeaderWorkerSet is created",
+                f"create an LLMInferenceServiceConfig named {w.preset} (in the object's namespace or kserve) that runs "
+                "vLLM with --pipeline-parallel-size; or fit the model in one pod (tensor = GPUs per node) and scale "
+                "with data/dataLocal; or serve it as an InferenceService with KServe's Ray multi-node runtime "
+                "(kubectl kserve-mn plan)",
+            )
+        ]
+    return [
+        Finding(
+            "controller-error",
+            ERROR,
+            f"KServe {kv.display}'s controller fails for {w.field}: {w.controller_error}; nothing is deployed",
+            "create the missing LLMInferenceServiceConfig, or correct the reference",
+        )
+    ]
+
+
+def _pod_need(w: WorkloadLayout) -> int:
+    """GPUs one pod's vLLM uses: its local data-parallel ranks x tensor x pipeline."""
+    v = w.vllm
+    local = v.data_local if v.data_local is not None else (v.data if w.lws is None else 1)
+    return max(local, 1) * v.tensor * v.pipeline
+
+
+def _multi_node_findings(w: WorkloadLayout, name: str, namespace: str | None) -> list[Finding]:
+    assert w.lws is not None
+    v = w.vllm
+    res = w.gpu_resource or "nvidia.com/gpu"
+    fix = _fix_hint(name, namespace)
+    findings: list[Finding] = []
+    pods = w.lws.pods
+    local = v.data_local if v.data_local is not None else 1
+    if v.data_local is not None and v.data_local > v.data:
+        findings.append(
+            Finding(
+                DATA_RANKS_MISMATCH,
+                ERROR,
+                f"{w.field}: vLLM refuses to start: data_parallel_size_local ({v.data_local}) must be <= "
+                f"data_parallel_size ({v.data})",
+                "set data to pods x dataLocal (dataLocal <= data)",
+            )
+        )
+    elif pods * local != v.data:
+        why = (
+            f"data {v.data} is not a multiple of dataLocal {local}, and KServe sizes the LeaderWorkerSet "
+            f"data / dataLocal = {pods} (integer division)"
+            if w.merged_parallelism is not None and v.data % max(local, 1)
+            else f"the LeaderWorkerSet has {pods} pod(s) of {local} local rank(s)"
+        )
+        findings.append(
+            Finding(
+                DATA_RANKS_MISMATCH,
+                ERROR,
+                f"{w.field}: vLLM is started with --data-parallel-size {v.data} but only {pods * local} ranks run: {why}; "
+                "the engine waits for the missing ranks forever",
+                f"make data = pods x dataLocal (e.g. data {pods * local} with dataLocal {local}); changing the total "
+                "size of an existing object needs a recreate",
+            )
+        )
+    need = _pod_need(w)
+    for role, gpus in (("leader", w.leader_gpus), ("worker", w.worker_gpus or 0)):
+        if role == "worker" and pods < 2:
+            continue
+        if 0 < gpus < v.tensor:
+            size = w.lws.size
+            findings.append(
+                Finding(
+                    TENSOR_EXCEEDS_POD,
+                    ERROR,
+                    f"{w.field}: tensor {v.tensor} needs {v.tensor} GPUs inside each vLLM rank, but the {role} pod has "
+                    f"{gpus} {res}; KServe sizes the LeaderWorkerSet from data/dataLocal only (size "
+                    f"{size if size is not None else 'unset (1)'}, tensor ignored, kserve#4946), so no pod holds a "
+                    "whole tensor-parallel group: the pods start and vLLM waits for a placement group forever",
+                    f"keep tensor within one pod (tensor <= GPUs per node) and spread over pods with data/dataLocal, "
+                    f"or give each pod dataLocal x tensor = {need} GPUs if a node has them ({fix}); a model that needs "
+                    "more GPUs than a node has is served by an InferenceService with the Ray multi-node runtime",
+                )
+            )
+            break
+    else:
+        for role, gpus in (("leader", w.leader_gpus), ("worker", w.worker_gpus or 0)):
+            if role == "worker" and pods < 2:
+                continue
+            finding = _gpu_mismatch(w, role, gpus, need, fix)
+            if finding is not None:
+                findings.append(finding)
+    return findings
+
+
+def _gpu_mismatch(w: WorkloadLayout, role: str, gpus: int, need: int, fix: str) -> Finding | None:
+    res = w.gpu_resource or "nvidia.com/gpu"
+    v = w.vllm
+    what = f"dataLocal {v.data_local if v.data_local is not None else 1} x tensor {v.tensor}"
+    if v.pipeline > 1:
+        what += f" x pipeline {v.pipeline}"
+    if gpus == need:
+        return None
+    if gpus < need:
+        none = " (the controller sets no GPU resources: the pod must request them)" if gpus == 0 else ""
+        return Finding(
+            GPUS_MISMATCH,
+            ERROR,
+            f"{w.field}: the {role} pod requests {gpus} {res}{none} but its vLLM ranks need {what} = {need}: vLLM "
+            "cannot start",
+            f"request {need} {res} in {w.field}.{'template' if role == 'leader' else 'worker'} ({fix})",
+        )
+    return Finding(
+        GPUS_MISMATCH,
+        WARNING,
+        f"{w.field}: the {role} pod requests {gpus} {res} but its vLLM ranks use {what} = {need}: {gpus - need} GPUs "
+        "are reserved and idle",
+        f"request {need} {res}, or raise dataLocal/tensor to use them ({fix})",
+    )
+
+
+def _single_node_findings(
+    w: WorkloadLayout, kv: KServeVersion, name: str, namespace: str | None
+) -> list[Finding]:
+    p = w.parallelism
+    v = w.vllm
+    res = w.gpu_resource or "nvidia.com/gpu"
+    gpus = w.leader_gpus
+    need = _pod_need(w)
+    idle = max(gpus - need, 0)
+    idle_text = f"; {idle} of the pod's {gpus} {res} sit idle" if idle else ""
+    findings: list[Finding] = []
+    if p is not None and (p.tensor or 1) > 1 and v.tensor == 1:
+        findings.append(
+            Finding(
+                TENSOR_DROPPED,
+                WARNING,
+                f"{w.field}.parallelism.tensor {p.tensor} is dropped on a single-node workload by KServe {kv.display} "
+                f"(kserve#5773, rendered from v0.20.0): vLLM runs with --tensor-parallel-size 1{idle_text}",
+                how_to_pass(w.args_channel, [TENSOR_FLAG, str(p.tensor)]) + ", or upgrade KServe to v0.20.0",
+            )
+        )
+    if p is not None and (p.pipeline or 1) > 1 and v.pipeline == 1:
+        total = (p.pipeline or 1) * (p.tensor or 1)
+        recreate = (
+            f"the webhook keeps the total size, so an existing object is recreated ({_fix_hint(name, namespace)} "
+            "prints the manifest)"
+        )
+        if kv.era.llmisvc_single_node_tensor:
+            how = f"set tensor {total} and remove pipeline"
+        else:
+            how = f"remove pipeline and {how_to_pass(w.args_channel, [TENSOR_FLAG, str(total)])}"
+        findings.append(
+            Finding(
+                PIPELINE_IGNORED,
+                WARNING,
+                f"{w.field}.parallelism.pipeline {p.pipeline} is ignored on a single-node workload (no worker; "
+                f"kserve#6044, open at v0.20.0): vLLM runs with pipeline parallel size 1{idle_text}",
+                f"run pipeline {p.pipeline} x tensor {p.tensor or 1} as tensor {total} in the one pod (the model's "
+                f"attention heads must divide by {total}): {how}; {recreate}",
+            )
+        )
+    if p is not None and ((p.data or 1) > 1 or (p.data_local or 1) > 1) and v.data == 1:
+        findings.append(
+            Finding(
+                DATA_IGNORED,
+                WARNING,
+                f"{w.field}.parallelism data {p.data} / dataLocal {p.data_local} are not rendered on a single-node "
+                f"workload: vLLM runs one data-parallel rank{idle_text}",
+                "add spec.worker to run data parallelism across pods, or raise spec.replicas for more copies",
+            )
+        )
+    if not findings and gpus != need and (gpus > 0 or need > 1):
+        finding = _gpu_mismatch(w, "leader", gpus, need, _fix_hint(name, namespace))
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+# --- scheduling -----------------------------------------------------------------------------------
+
+
+def _own_pod(pod: Mapping[str, Any], name: str, namespace: str | None) -> bool:
+    meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    assert isinstance(labels, dict)
+    return (
+        labels.get(NAME_LABEL) == name
+        and labels.get(PART_OF_LABEL) == PART_OF
+        and (namespace is None or meta.get("namespace") == namespace)
+    )
+
+
+def _selector(pod: Mapping[str, Any] | None) -> dict[str, str]:
+    raw = (pod or {}).get("nodeSelector")
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _schedulability_findings(
+    layout: LlmLayout, view: NodeView, name: str, namespace: str | None
+) -> list[Finding]:
+    """Where every pod of every group (leader + workers) x replicas of both workloads can go."""
+    asks: list[tuple[str, str, int, dict[str, str]]] = []
+    for w in layout.workloads:
+        if w.controller_error is not None or w.gpu_resource is None:
+            continue
+        groups = w.replicas
+        pods_per_group = w.pods_per_group
+        if groups * pods_per_group > _MAX_PODS:
+            return [
+                Finding(
+                    "exceeds-cluster-capacity",
+                    ERROR,
+                    f"{w.field}: {groups} replicas x {pods_per_group} pods are more pods than any cluster holds",
+                    _fix_hint(name, namespace),
+                )
+            ]
+        prefix = "" if w.role == "main" else f"{w.role} "
+        leader = (
+            f"{prefix}{'leader' if w.lws is not None else 'pod'}",
+            w.gpu_resource,
+            w.leader_gpus,
+            _selector(w.leader_pod),
+        )
+        worker = (f"{prefix}worker", w.gpu_resource, w.worker_gpus or 0, _selector(w.worker_pod))
+        asks += ([leader] + [worker] * (pods_per_group - 1)) * groups
+    asks = [a for a in asks if a[2] > 0 and (not view.gpu_resource or a[1] == view.gpu_resource)]
+    if not asks:
+        return []
+    other = [p for p in view.pods if not _own_pod(p, name, namespace)]
+    grouped: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, int]]] = {}
+    for role, resource, gpus, selector in asks:
+        grouped.setdefault((resource, tuple(sorted(selector.items()))), []).append((role, gpus))
+    findings: list[Finding] = []
+    fix = _fix_hint(name, namespace)
+    for (resource, selector_items), members in grouped.items():
+        selector = dict(selector_items)
+        inventory = build_inventory(view.nodes, other, gpu_resource=resource, node_selector=selector or None)
+        nodes: list[NodeGpus] = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
+        where = f" matching nodeSelector {selector}" if selector else ""
+        roles = " and ".join(sorted({r for r, _ in members}))
+        if not nodes:
+            findings.append(
+                Finding(
+                    "pod-exceeds-node",
+                    ERROR,
+                    f"no schedulable node{where} offers whole {resource} GPUs: the {roles} pods stay Pending forever",
+                    fix,
+                )
+            )
+            continue
+        largest = max(n.physical for n in nodes)
+        too_big = sorted({(r, g) for r, g in members if g > largest})
+        if too_big:
+            asked = ", ".join(f"the {r} pod asks for {g}" for r, g in too_big)
+            findings.append(
+                Finding(
+                    "pod-exceeds-node",
+                    ERROR,
+                    f"{asked} {resource} but the largest schedulable node{where} has {largest}: a pod must fit on one "
+                    "node, so it stays Pending forever and its LeaderWorkerSet group never starts",
+                    fix,
+                )
+            )
+            continue
+        sizes = [g for _, g in members]
+        total = sum(sizes)
+        capacity = sum(n.physical for n in nodes)
+        if total > capacity or place_pods(sizes, nodes, use_free=False) is None:
+            findings.append(
+                Finding(
+                    "exceeds-cluster-capacity",
+                    ERROR,
+                    f"{len(sizes)} pods ({roles}) needing {total} {resource} in all do not fit on the {len(nodes)} "
+                    f"schedulable nodes{where} ({capacity} GPUs, at most {largest} per node): some stay Pending "
+                    "forever, and a LeaderWorkerSet group runs only when all its pods do",
+                    fix,
+                )
+            )
+            continue
+        if view.free_known and place_pods(sizes, nodes, use_free=True) is None:
+            smallest = min(sizes)
+            hosts = [n for n in nodes if n.physical >= smallest] or nodes
+            free = sum(min(n.free, n.physical) for n in hosts)
+            per_node = ", ".join(f"{n.name}={min(n.free, n.physical)}" for n in hosts)
+            findings.append(
+                Finding(
+                    "insufficient-free-gpus",
+                    WARNING,
+                    f"the groups fit the nodes' capacity but not the GPUs free now: {total} {resource} needed in pods of "
+                    f"{sorted(sizes, reverse=True)}, {free} free ({per_node}); pods stay Pending until other workloads "
+                    "release GPUs",
+                    "free GPUs on these nodes, or lower spec.replicas",
+                )
+            )
+    return findings
+
+
+# --- the model ------------------------------------------------------------------------------------
+
+
+def _gpu_memory(w: WorkloadLayout, view: NodeView | None, model: ModelInput) -> tuple[int, str] | None:
+    if view is not None and w.gpu_resource is not None:
+        inventory = build_inventory(
+            view.nodes, (), gpu_resource=w.gpu_resource, node_selector=_selector(w.leader_pod) or None
+        )
+        nodes = [n for n in inventory.nodes if n.gpu_resource == w.gpu_resource and n.placeable]
+        fitting = [n for n in nodes if n.physical >= w.leader_gpus] or nodes
+        found = {n.name: n.memory_mib for n in fitting if n.memory_mib}
+        if found:
+            smallest = min(found.values())
+            names = sorted(found)
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            return smallest * MIB, f"{smallest:,} MiB per GPU from the labels of {shown}"
+    if model.gpu_memory_bytes:
+        return model.gpu_memory_bytes, "--gpu-memory"
+    return None
+
+
+def _model_findings(
+    w: WorkloadLayout, model: ModelInput, view: NodeView | None
+) -> tuple[list[Finding], MemoryEstimate | None]:
+    facts = model.facts
+    assert facts is not None
+    v = w.vllm
+    at = f"TP={v.tensor} x PP={v.pipeline}" + (f" (DP={v.data})" if v.data > 1 else "")
+    suggestion = "kubectl kserve-mn plan --kind llmisvc " + shlex.join(["--model", model.spec, *model.flags])
+    findings: list[Finding] = []
+    if v.expert and facts.num_experts == 0:
+        findings.append(
+            Finding(
+                EXPERT_WITHOUT_EXPERTS,
+                ERROR,
+                f"vLLM will refuse to start {facts.name} with --enable-expert-parallel: Number of experts in the model "
+                "must be greater than 0 when expert parallelism is enabled.",
+                f"remove {w.field}.parallelism.expert",
+            )
+        )
+    for violation in layout_violations(facts, v.tensor, v.pipeline, expert_parallel=v.expert):
+        lead = (
+            f"vLLM will refuse to start {facts.name} at {at}" if violation.severity == ERROR else facts.name
+        )
+        findings.append(
+            Finding(violation.code, violation.severity, f"{w.field}: {lead}: {violation.message}", suggestion)
+        )
+    if facts.num_experts and v.data > 1:
+        findings.append(
+            Finding(
+                MODEL_MEMORY_UNKNOWN,
+                INFO,
+                f"{w.field}: {facts.name} is a mixture-of-experts model run with data parallelism {v.data}: vLLM shards "
+                "its experts over data x tensor ranks, which the memory estimate does not model; memory was not "
+                "checked",
+                None,
+            )
+        )
+        return findings, None
+    known = _gpu_memory(w, view, model)
+    if known is None:
+        findings.append(
+            Finding(
+                MODEL_MEMORY_UNKNOWN,
+                INFO,
+                f"{w.field}: the GPU memory per GPU is unknown: whether {facts.name} fits at {at} was not checked",
+                "pass --gpu-memory SIZE (e.g. 80Gi) or --nodes-file, or label the nodes with GPU Feature Discovery",
+            )
+        )
+        return findings, None
+    memory, where = known
+    command = {"args": list(w.command)}
+    utilization = model.utilization
+    if utilization is None:
+        raw = vllm_arg(command, "--gpu-memory-utilization")
+        try:
+            parsed = float(raw) if raw is not None else None
+        except ValueError:
+            parsed = None
+        utilization = parsed if parsed is not None and 0 < parsed <= 1 else DEFAULT_UTILIZATION
+    max_len = model.max_model_len
+    if max_len is None:
+        raw = vllm_arg(command, "--max-model-len")
+        max_len = _human_int(raw) if raw is not None else None
+    estimate = estimate_memory(
+        facts,
+        v.tensor,
+        v.pipeline,
+        memory,
+        utilization=utilization,
+        max_model_len=max_len,
+        expert_parallel=v.expert,
+    )
+    for violation in memory_violations(estimate):
+        findings.append(
+            Finding(
+                violation.code,
+                violation.severity,
+                f"{w.field}: {facts.name} at {at} on {memory / (1 << 30):.1f} GiB GPUs ({where}): {violation.message}",
+                suggestion,
+            )
+        )
+    return findings, estimate
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def check_llminferenceservice(
+    obj: Mapping[str, Any],
+    kv: KServeVersion,
+    *,
+    schema_errors: Sequence[str] = (),
+    live: Mapping[str, Any] | None = None,
+    live_lws_replicas: Mapping[str, int | None] | None = None,
+    configs: Mapping[str, Mapping[str, Any]] | None = None,
+    configs_complete: bool = False,
+    nodes: NodeView | None = None,
+    pods: Sequence[Mapping[str, Any]] = (),
+    events: Sequence[Mapping[str, Any]] = (),
+    model: ModelInput | None = None,
+    custom_gpu_types: Sequence[str] = (),
+    extra_findings: Iterable[Finding] = (),
+) -> LlmItemReport:
+    """Admission, layout and findings for one LLMInferenceService under KServe ``kv``.
+
+    ``schema_errors``: the CRD schema's field errors for ``obj`` (checked first). ``live``: the stored
+    object when ``obj`` exists on the cluster (or is an update of it): adds the immutable-size rule, and
+    ``pods``/``events`` (its pods, its namespace's events) give ``pods-pending``. ``live_lws_replicas``: the
+    live LeaderWorkerSets' replicas by name. ``configs``/``configs_complete``: LLMInferenceServiceConfigs
+    the controller can find (see :func:`~kubectl_kserve_mn.kserve.llmisvc.compute_llm_layout`).
+    ``nodes``: None skips scheduling. ``model``: vLLM's rules and memory at the rendered layout.
+    """
+    item = read(obj)
+    admission = admit_llmisvc(obj, kv.era, live=live, schema_errors=schema_errors)
+    findings = _admission_findings(admission, kv, update=live is not None and live is not obj)
+    facts = model.facts if model is not None else None
+    extra = tuple(extra_findings)
+    if model is not None and facts is None:
+        extra = (_unreadable_model(model), *extra)
+    if not kv.era.llmisvc_api_versions or item.version not in kv.era.llmisvc_api_versions:
+        return LlmItemReport(
+            KIND,
+            item.namespace,
+            item.name,
+            admission,
+            None,
+            tuple(findings) + extra,
+            model=facts,
+            api_version=item.api_version,
+        )
+    known = tuple(dict.fromkeys((*KSERVE_GPU_RESOURCES, *custom_gpu_types)))
+    layout = compute_llm_layout(
+        obj,
+        kv.era,
+        configs=configs,
+        configs_complete=configs_complete,
+        live_lws_replicas=live_lws_replicas,
+        gpu_types=known,
+    )
+    notes = [*layout.notes, NOT_CHECKED]
+    for w in layout.workloads:
+        notes += [f"{w.field}: {n}" if not n.startswith(w.field) else n for n in w.notes]
+        findings += _controller_findings(w, kv)
+        if w.controller_error is not None:
+            continue
+        if w.lws is not None:
+            findings += _multi_node_findings(w, item.name, item.namespace)
+        else:
+            findings += _single_node_findings(w, kv, item.name, item.namespace)
+    if nodes is not None:
+        findings += _schedulability_findings(layout, nodes, item.name, item.namespace)
+    if live is not None:
+        findings += pending_pod_findings(pods, events, findings)
+    estimate: MemoryEstimate | None = None
+    if model is not None and facts is not None:
+        for w in layout.workloads:
+            if w.controller_error is None:
+                found, memory = _model_findings(w, model, nodes)
+                findings += found
+                if w is layout.main:
+                    estimate = memory
+    return LlmItemReport(
+        KIND,
+        item.namespace,
+        item.name,
+        admission,
+        None,
+        tuple(findings) + extra,
+        notes=tuple(dict.fromkeys(notes)),
+        model=facts,
+        memory=estimate,
+        api_version=item.api_version,
+        llm_layout=layout,
+    )
+
+
+def supported_eras() -> list[str]:
+    """The eras that serve LLMInferenceService (for messages and tests)."""
+    return [e.key for e in ERAS if e.llmisvc_api_versions]
