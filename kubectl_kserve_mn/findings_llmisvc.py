@@ -604,6 +604,12 @@ def _model_findings(
     return findings, estimate
 
 
+def _sizes_valid(w: WorkloadLayout) -> bool:
+    """Sizes below 1 are the CRD schema's to refuse (``schema_errors``); no vLLM rule applies to them."""
+    v = w.vllm
+    return min(v.tensor, v.pipeline, v.data, v.data_local or 1) >= 1
+
+
 # --- entry point ----------------------------------------------------------------------------------
 
 
@@ -663,7 +669,7 @@ def check_llminferenceservice(
     for w in layout.workloads:
         notes += [f"{w.field}: {n}" if not n.startswith(w.field) else n for n in w.notes]
         findings += _controller_findings(w, kv)
-        if w.controller_error is not None:
+        if w.controller_error is not None or not _sizes_valid(w):
             continue
         if w.lws is not None:
             findings += _multi_node_findings(w, item.name, item.namespace)
@@ -676,7 +682,7 @@ def check_llminferenceservice(
     estimate: MemoryEstimate | None = None
     if model is not None and facts is not None:
         for w in layout.workloads:
-            if w.controller_error is None:
+            if w.controller_error is None and _sizes_valid(w):
                 found, memory = _model_findings(w, model, nodes)
                 findings += found
                 if w is layout.main:

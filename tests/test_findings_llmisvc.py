@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubectl_kserve_mn.findings import ItemReport, ModelInput
 from kubectl_kserve_mn.findings_llmisvc import LlmItemReport, check_llminferenceservice
@@ -369,3 +371,65 @@ def test_the_report_is_an_item_report_for_the_table() -> None:
     assert report.layout is None and report.kind == "LLMInferenceService"
     assert report.layout_text == "1 x 1 pod of 2 nvidia.com/gpu (TP1)"
     assert any("not checked" in n for n in report.notes)
+
+
+# --- robustness ---------------------------------------------------------------------------------------
+
+_SIZES = st.one_of(st.none(), st.integers(min_value=-3, max_value=40), st.sampled_from([10**9, 2**31]))
+_GPUS = st.one_of(st.none(), st.integers(min_value=0, max_value=32), st.sampled_from(["abc", "1.5", "8", -2]))
+
+
+def _pod_of(gpus: Any) -> dict[str, Any] | None:
+    if gpus is None:
+        return None
+    return {"containers": [{"name": "main", "resources": {"limits": {"nvidia.com/gpu": gpus}}}]}
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    tensor=_SIZES,
+    pipeline=_SIZES,
+    data=_SIZES,
+    local=_SIZES,
+    replicas=_SIZES,
+    template=_GPUS,
+    worker=_GPUS,
+    prefill=st.booleans(),
+    tag=st.sampled_from(["v0.15.1", "v0.16.0", "v0.17.0", "v0.19.0", "v0.20.0"]),
+    expert=st.booleans(),
+)
+def test_any_sizes_give_a_report_never_a_crash(
+    tensor: Any,
+    pipeline: Any,
+    data: Any,
+    local: Any,
+    replicas: Any,
+    template: Any,
+    worker: Any,
+    prefill: bool,
+    tag: str,
+    expert: bool,
+) -> None:
+    parallelism = {
+        k: v
+        for k, v in {"tensor": tensor, "pipeline": pipeline, "data": data, "dataLocal": local}.items()
+        if v is not None
+    }
+    parallelism["expert"] = expert
+    obj = llmisvc(
+        version="v1alpha1",
+        parallelism=parallelism,
+        template=_pod_of(template),
+        worker=_pod_of(worker),
+        replicas=replicas,
+        prefill={"parallelism": dict(parallelism), "worker": _pod_of(worker)} if prefill else None,
+    )
+    report = check(
+        obj,
+        tag,
+        nodes=TWO_NODES,
+        live=obj,
+        model=ModelInput("m", model_facts("meta-llama--Meta-Llama-3.1-8B")),
+    )
+    assert report.to_json()["name"] == "llama"
+    assert isinstance(report.layout_text, str)
