@@ -7,11 +7,13 @@ merge element by element (``containers``/``initContainers`` by ``name``, ``env``
 ``volumeMounts`` by ``mountPath``, ``ports`` by ``containerPort``, ...; k8s.io/api core/v1 ``patchMergeKey``
 tags), every other list and every scalar replaces. (derived) The merged order of list elements is not
 modelled: base elements first, then the new ones; GPU counts and the ``main`` container do not depend on it.
+
+The result shares unchanged values with its inputs (no deep copy: the presets are large and read-only
+here); callers must not mutate it.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,17 +34,17 @@ MERGE_KEYS: dict[str, str] = {
 
 
 def _merge_list(base: list[Any], override: list[Any], key: str) -> list[Any]:
-    out = [copy.deepcopy(item) for item in base]
+    out = list(base)
     for item in override:
         if not isinstance(item, Mapping) or key not in item:
-            out.append(copy.deepcopy(item))
+            out.append(item)
             continue
         for index, existing in enumerate(out):
             if isinstance(existing, Mapping) and existing.get(key) == item[key]:
                 out[index] = merge(existing, item)
                 break
         else:
-            out.append(copy.deepcopy(item))
+            out.append(item)
     return out
 
 
@@ -50,17 +52,17 @@ def merge(base: Any, override: Any, field: str = "") -> Any:
     """``override`` strategically merged onto ``base`` (neither is changed). A null or absent field of
     ``override`` keeps ``base``'s (it is not in the patch from the zero value)."""
     if override is None:
-        return copy.deepcopy(base)
+        return base
     if isinstance(base, Mapping) and isinstance(override, Mapping):
-        out = {k: copy.deepcopy(v) for k, v in base.items()}
+        out = dict(base)
         for key, value in override.items():
             if value is None:
                 continue
-            out[key] = merge(base.get(key), value, key) if key in base else copy.deepcopy(value)
+            out[key] = merge(base.get(key), value, key) if key in base else value
         return out
     if isinstance(base, list) and isinstance(override, list) and field in MERGE_KEYS:
         return _merge_list(base, override, MERGE_KEYS[field])
-    return copy.deepcopy(override)
+    return override
 
 
 def merge_specs(*specs: Mapping[str, Any] | None) -> dict[str, Any]:

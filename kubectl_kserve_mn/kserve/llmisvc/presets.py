@@ -94,9 +94,10 @@ def shipped_presets(era: Era) -> dict[str, dict[str, Any]]:
 
 def configs_by_name(configs: Mapping[str, Mapping[str, Any]] | None, era: Era) -> dict[str, dict[str, Any]]:
     """The LLMInferenceServiceConfigs the controller can find, name -> ``spec``: ``era``'s shipped presets,
-    overridden by ``configs`` (objects read from the cluster or files, name -> object or spec)."""
-    found = shipped_presets(era)
+    overridden by ``configs`` (objects read from the cluster or files, name -> object or spec). The specs
+    are shared, not copied: read-only."""
+    found: dict[str, dict[str, Any]] = dict(_shipped().get(era.llmisvc_preset_tag or "", {}))
     for name, config in (configs or {}).items():
         spec = config.get("spec") if "spec" in config and isinstance(config.get("spec"), dict) else config
-        found[name] = copy.deepcopy(dict(spec or {}))
+        found[name] = dict(spec or {})
     return found
