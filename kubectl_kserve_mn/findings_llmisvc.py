@@ -56,7 +56,7 @@ from kubectl_kserve_mn.findings import (
 )
 from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES, NodeGpus, build_inventory
 from kubectl_kserve_mn.kserve.admission import Admission
-from kubectl_kserve_mn.kserve.eras import ERAS, KServeVersion
+from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.llmisvc.admission import (
     DATA_LOCAL_NEEDED,
     DATA_NEEDED,
@@ -700,8 +700,3 @@ def check_llminferenceservice(
         api_version=item.api_version,
         llm_layout=layout,
     )
-
-
-def supported_eras() -> list[str]:
-    """The eras that serve LLMInferenceService (for messages and tests)."""
-    return [e.key for e in ERAS if e.llmisvc_api_versions]

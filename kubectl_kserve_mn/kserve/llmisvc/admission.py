@@ -232,9 +232,7 @@ def admit_llmisvc(
     equal to 1``); they are answered first and the webhook is then never called.
     """
     item = read(obj)
-    if era.llmisvc_api_versions and item.version not in era.llmisvc_api_versions:
-        return Admission(False, not_served_message(item.api_version))
-    if not era.llmisvc_api_versions:
+    if item.version not in era.llmisvc_api_versions:  # none before v0.16.0
         return Admission(False, not_served_message(item.api_version))
     if schema_errors:
         return Admission(False, invalid_message(item.name, schema_errors))

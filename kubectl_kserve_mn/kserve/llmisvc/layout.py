@@ -45,7 +45,6 @@ from kubectl_kserve_mn.kserve.llmisvc.spec import (
     Parallelism,
     Workload,
     read,
-    read_workload,
 )
 
 MAIN_CONTAINER = "main"
@@ -507,11 +506,3 @@ def _workload_layout(
         merged_parallelism=workload.parallelism,
         command=tuple(tokens),
     )
-
-
-def workload_of(obj: Mapping[str, Any], field_path: str) -> Workload:
-    """The ``spec`` or ``spec.prefill`` block of ``obj`` as read (for callers outside this module)."""
-    spec = _dict(obj.get("spec"))
-    if field_path == "spec.prefill":
-        return read_workload(spec.get("prefill"), obj, ("spec", "prefill"))
-    return read_workload(spec, obj, ("spec",))
