@@ -440,7 +440,7 @@ def test_external_class_is_an_upgrade_hazard_from_v0150_to_v0151() -> None:
 def test_pythonpath_is_an_upgrade_hazard_into_v018() -> None:
     obj = isvc(spec__predictor__model__env=[{"name": "PYTHONPATH", "value": "/x"}])
     assert upgrade_hazards(obj, V017, V018)
-    assert [e.key for e in newer_eras(V017)] == ["v0.18.0", "v0.20.0"]
+    assert [e.key for e in newer_eras(V017)] == ["v0.18.0", "v0.19.0", "v0.20.0"]
 
 
 # --- ServingRuntime webhook --------------------------------------------------------------------

@@ -11,6 +11,17 @@ version numbers. Facts are from KServe's source (SEMANTICS.md of the project's r
   ``predictor.model.name`` rejected (PR #4535).
 - v0.18.0: ``mp`` executor backend (PR #5366); PYTHONPATH env blocked (PR #5340).
 - v0.20.0: canary predictors may not set workerSpec (PR #5672).
+
+LLMInferenceService (SEMANTICS §4; the ``llmisvc_*`` fields):
+- v0.16.0: ``serving.kserve.io/v1alpha1`` (PRs #4522, #4596), webhook
+  ``pkg/controller/v1alpha1/llmisvc/validation/llminferenceservice_validator.go``, apimachinery v0.33.2
+  (a bad value that is a struct prints with ``%#v``).
+- v0.17.0: ``v1alpha2`` added (PR #4886), one validator per version (``matchPolicy: Exact``);
+  ``PreserveLWSReplicas`` keeps the live LeaderWorkerSet's replicas when ``spec.replicas`` is unset
+  (``pkg/controller/v1alpha2/llmisvc/workload.go@v0.17.0``); apimachinery v0.34 (bad values as JSON).
+- v0.19.0: a missing preset is the condition reason ``ConfigNotFound`` (``CombineBaseError`` before,
+  ``config_merge.go@v0.19.0``); the webhook skips updates of objects being deleted.
+- v0.20.0: single-node ``parallelism.tensor`` is rendered into ``config-llm-template`` (PR #5782, #5773).
 """
 
 from __future__ import annotations
@@ -49,6 +60,22 @@ class Era:
     rejects_canary_workerspec: bool
     raw_deployment_modes: tuple[str, ...]
     """Deployment-mode annotation values that create worker Deployments."""
+    llmisvc_api_versions: tuple[str, ...]
+    """``serving.kserve.io`` versions of LLMInferenceService served (none before v0.16.0)."""
+    llmisvc_preset_tag: str | None
+    """The KServe tag whose well-known LLMInferenceServiceConfig presets this era ships."""
+    llmisvc_webhook_values_json: bool
+    """The webhook's field errors print a non-scalar bad value as JSON (apimachinery v0.34+, KServe
+    v0.17.0+); before, as Go's ``%#v`` of the dereferenced struct (with pointer addresses)."""
+    llmisvc_preserves_lws_replicas: bool
+    """An unset ``spec.replicas`` keeps the live LeaderWorkerSet's replicas (v0.17.0+); before, the
+    controller writes the LWS without replicas on every reconcile, so it goes back to 1."""
+    llmisvc_missing_preset_reason: str
+    """``PresetsCombined`` condition reason when a selected preset does not exist."""
+    llmisvc_webhook_skips_deleting: bool
+    """The webhook admits any update of an object that has a deletionTimestamp (v0.19.0+)."""
+    llmisvc_single_node_tensor: bool
+    """Single-node ``parallelism.tensor`` reaches vLLM as ``--tensor-parallel-size`` (v0.20.0+)."""
 
     @property
     def cross_node_tensor_parallel(self) -> bool:
@@ -72,6 +99,13 @@ _V014 = Era(
     rejects_model_name=False,
     rejects_canary_workerspec=False,
     raw_deployment_modes=("RawDeployment",),
+    llmisvc_api_versions=(),
+    llmisvc_preset_tag=None,
+    llmisvc_webhook_values_json=False,
+    llmisvc_preserves_lws_replicas=False,
+    llmisvc_missing_preset_reason="",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
 )
 _V0150 = Era(
     key="v0.15.0",
@@ -89,6 +123,13 @@ _V0150 = Era(
     rejects_model_name=False,
     rejects_canary_workerspec=False,
     raw_deployment_modes=("RawDeployment",),
+    llmisvc_api_versions=(),
+    llmisvc_preset_tag=None,
+    llmisvc_webhook_values_json=False,
+    llmisvc_preserves_lws_replicas=False,
+    llmisvc_missing_preset_reason="",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
 )
 _V0151 = Era(
     key="v0.15.1",
@@ -106,6 +147,13 @@ _V0151 = Era(
     rejects_model_name=False,
     rejects_canary_workerspec=False,
     raw_deployment_modes=("RawDeployment",),
+    llmisvc_api_versions=(),
+    llmisvc_preset_tag=None,
+    llmisvc_webhook_values_json=False,
+    llmisvc_preserves_lws_replicas=False,
+    llmisvc_missing_preset_reason="",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
 )
 _V016 = Era(
     key="v0.16.0",
@@ -123,6 +171,37 @@ _V016 = Era(
     rejects_model_name=True,
     rejects_canary_workerspec=False,
     raw_deployment_modes=("RawDeployment", "Standard"),
+    llmisvc_api_versions=("v1alpha1",),
+    llmisvc_preset_tag="v0.16.0",
+    llmisvc_webhook_values_json=False,
+    llmisvc_preserves_lws_replicas=False,
+    llmisvc_missing_preset_reason="CombineBaseError",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
+)
+_V017 = Era(
+    key="v0.17.0",
+    since=(0, 17, 0),
+    multinode=True,
+    min_pipeline_parallel=1,
+    pod_gpus_are_tp=False,
+    runtime_requires_pp_tp=False,
+    default_pipeline_parallel=1,
+    required_autoscaler_class="none",
+    allowed_autoscaler_classes=("hpa", "external", "keda", "none"),
+    storage_protocols=("pvc", "oci"),
+    mp_backend=False,
+    blocks_pythonpath=False,
+    rejects_model_name=True,
+    rejects_canary_workerspec=False,
+    raw_deployment_modes=("RawDeployment", "Standard"),
+    llmisvc_api_versions=("v1alpha1", "v1alpha2"),
+    llmisvc_preset_tag="v0.17.0",
+    llmisvc_webhook_values_json=True,
+    llmisvc_preserves_lws_replicas=True,
+    llmisvc_missing_preset_reason="CombineBaseError",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
 )
 _V018 = Era(
     key="v0.18.0",
@@ -140,6 +219,37 @@ _V018 = Era(
     rejects_model_name=True,
     rejects_canary_workerspec=False,
     raw_deployment_modes=("RawDeployment", "Standard"),
+    llmisvc_api_versions=("v1alpha1", "v1alpha2"),
+    llmisvc_preset_tag="v0.18.0",
+    llmisvc_webhook_values_json=True,
+    llmisvc_preserves_lws_replicas=True,
+    llmisvc_missing_preset_reason="CombineBaseError",
+    llmisvc_webhook_skips_deleting=False,
+    llmisvc_single_node_tensor=False,
+)
+_V019 = Era(
+    key="v0.19.0",
+    since=(0, 19, 0),
+    multinode=True,
+    min_pipeline_parallel=1,
+    pod_gpus_are_tp=False,
+    runtime_requires_pp_tp=False,
+    default_pipeline_parallel=1,
+    required_autoscaler_class="none",
+    allowed_autoscaler_classes=("hpa", "external", "keda", "none"),
+    storage_protocols=("pvc", "oci"),
+    mp_backend=True,
+    blocks_pythonpath=True,
+    rejects_model_name=True,
+    rejects_canary_workerspec=False,
+    raw_deployment_modes=("RawDeployment", "Standard"),
+    llmisvc_api_versions=("v1alpha1", "v1alpha2"),
+    llmisvc_preset_tag="v0.19.0",
+    llmisvc_webhook_values_json=True,
+    llmisvc_preserves_lws_replicas=True,
+    llmisvc_missing_preset_reason="ConfigNotFound",
+    llmisvc_webhook_skips_deleting=True,
+    llmisvc_single_node_tensor=False,
 )
 _V020 = Era(
     key="v0.20.0",
@@ -157,9 +267,16 @@ _V020 = Era(
     rejects_model_name=True,
     rejects_canary_workerspec=True,
     raw_deployment_modes=("RawDeployment", "Standard"),
+    llmisvc_api_versions=("v1alpha1", "v1alpha2"),
+    llmisvc_preset_tag="v0.20.0",
+    llmisvc_webhook_values_json=True,
+    llmisvc_preserves_lws_replicas=True,
+    llmisvc_missing_preset_reason="ConfigNotFound",
+    llmisvc_webhook_skips_deleting=True,
+    llmisvc_single_node_tensor=True,
 )
 
-ERAS: tuple[Era, ...] = (_V014, _V0150, _V0151, _V016, _V018, _V020)
+ERAS: tuple[Era, ...] = (_V014, _V0150, _V0151, _V016, _V017, _V018, _V019, _V020)
 """Oldest first. An era applies from its ``since`` version up to the next era's."""
 
 NEWEST_KNOWN: Version = (0, 20, 0)
