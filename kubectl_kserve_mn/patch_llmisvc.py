@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubectl_kserve_mn.inventory import Inventory, gpu_count
+from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.admission import Admission
+from kubectl_kserve_mn.kserve.controller import quantity_value
 from kubectl_kserve_mn.kserve.eras import Era
 from kubectl_kserve_mn.kserve.llmisvc.admission import SIZE_IMMUTABLE, admit_llmisvc
 from kubectl_kserve_mn.kserve.llmisvc.layout import (
@@ -125,7 +126,7 @@ def _set_pod_gpus(
     resources = current.get("resources") if isinstance(current.get("resources"), dict) else {}
     for section in ("requests", "limits"):
         existing = get_at(resources, (section, resource))
-        if existing is not None and gpu_count(existing) == gpus:
+        if existing is not None and quantity_value(existing) == gpus:
             continue
         edit.set((*path, "resources", section, resource), str(gpus), summary)
 

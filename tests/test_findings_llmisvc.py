@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubectl_kserve_mn.findings import ItemReport, ModelInput
-from kubectl_kserve_mn.findings_llmisvc import LlmItemReport, check_llminferenceservice
+from kubectl_kserve_mn.findings.llmisvc import LlmItemReport, check_llminferenceservice
+from kubectl_kserve_mn.inputs.k8s import events_from_dicts, pods_from_dicts
 from tests.fixture_files import model_facts
 from tests.llmisvc_objects import kv, llmisvc, pod
 from tests.nodes import gpu_node, gpu_pod, node_view
@@ -294,7 +295,9 @@ def test_pending_pods_are_linked_to_their_cause() -> None:
         "message": "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
     }
     obj = llmisvc(parallelism={"tensor": 16, "data": 1, "dataLocal": 1}, template=pod(16), worker=pod(16))
-    report = check(obj, live=obj, nodes=TWO_NODES, pods=[pending], events=[event])
+    report = check(
+        obj, live=obj, nodes=TWO_NODES, pods=pods_from_dicts([pending]), events=events_from_dicts([event])
+    )
     finding = only(report, "pods-pending")
     assert "Cause: see pod-exceeds-node above." in finding.message
 

@@ -220,6 +220,19 @@ def test_other_gpu_resources_are_counted() -> None:
     assert (result.gpu_resource, result.leader_gpus) == ("amd.com/gpu", 4)
 
 
+def test_a_fractional_gpu_count_makes_the_pods_fail_not_the_tool() -> None:
+    # The LLMInferenceService is admitted (its template is a PodSpec of quantities), but the API server
+    # refuses pods whose extended resources are not whole numbers: the controller never gets pods.
+    obj = llmisvc(parallelism=DP, template=pod(8), worker=pod(8))
+    obj["spec"]["worker"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "1.5"
+    result = layout(obj).main
+    assert result.controller_error is not None
+    assert 'the main pods: spec.containers[0].resources.limits["nvidia.com/gpu"]: "1.5" is not a whole' in (
+        result.controller_error
+    )
+    assert result.worker_gpus == 0
+
+
 def test_no_gpus_at_all() -> None:
     result = layout(llmisvc(template=pod(None))).main
     assert (result.gpu_resource, result.leader_gpus) == (None, 0)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_kserve_mn.files import load_objects
-from kubectl_kserve_mn.findings_llmisvc import check_llminferenceservice
+from kubectl_kserve_mn.findings.llmisvc import check_llminferenceservice
+from tests.fixture_files import load_objects
 from tests.llmisvc_objects import TAGS, kv, sample
 from tests.nodes import gpu_node, node_view
 

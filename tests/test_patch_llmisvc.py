@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubectl_kserve_mn.inventory import build_inventory
 from kubectl_kserve_mn.kserve.llmisvc import admit_llmisvc, compute_llm_layout
 from kubectl_kserve_mn.patch import PREVIOUS_LAYOUT_ANNOTATION, apply_merge_patch
 from kubectl_kserve_mn.patch_llmisvc import (
@@ -22,9 +21,9 @@ from kubectl_kserve_mn.patch_llmisvc import (
 )
 from tests.fixture_files import model_facts
 from tests.llmisvc_objects import era, llmisvc, pod
-from tests.nodes import gpu_node
+from tests.nodes import gpu_node, inventory_of
 
-TWO_NODES = build_inventory([gpu_node("gpu-a"), gpu_node("gpu-b")], [])
+TWO_NODES = inventory_of([gpu_node("gpu-a"), gpu_node("gpu-b")], [])
 V020 = era("v0.20.0")
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import build_inventory
 from kubectl_kserve_mn.kserve.llmisvc import compute_llm_layout
 from kubectl_kserve_mn.planner import MemoryOptions
 from kubectl_kserve_mn.planner_llmisvc import LlmPlanRequest, llmisvc_snippet, plan_llmisvc
 from tests.fixture_files import model_facts
 from tests.llmisvc_objects import era, llmisvc
-from tests.nodes import gpu_node, gpu_pod
+from tests.nodes import gpu_node, gpu_pod, inventory_of
 
-TWO_NODES = build_inventory([gpu_node("gpu-a"), gpu_node("gpu-b")], [])
+TWO_NODES = inventory_of([gpu_node("gpu-a"), gpu_node("gpu-b")], [])
 
 
 def plan(request: LlmPlanRequest, tag: str = "v0.20.0", inventory=TWO_NODES):  # type: ignore[no-untyped-def]
@@ -108,7 +107,7 @@ def test_a_multi_node_snippet_has_parallelism_and_both_pods() -> None:
 
 
 def test_busy_gpus_make_a_shape_that_fits_now_win() -> None:
-    busy = build_inventory([gpu_node("gpu-a"), gpu_node("gpu-b")], [gpu_pod("x", "gpu-b", 4)])
+    busy = inventory_of([gpu_node("gpu-a"), gpu_node("gpu-b")], [gpu_pod("x", "gpu-b", 4)])
     result = plan(LlmPlanRequest(total_gpus=12), inventory=busy)
     best = result.recommendation
     # gpu-a has 8 free, gpu-b 4: two pods of 6 fit only the capacity, three pods of 4 fit now.

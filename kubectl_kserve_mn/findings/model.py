@@ -59,7 +59,7 @@ def vllm_arg(container: Mapping[str, Any], flag: str) -> str | None:
     return value
 
 
-def _human_int(text: str) -> int | None:
+def human_int(text: str) -> int | None:
     """vLLM's ``human_readable_int`` for --max-model-len: 32768, 32k (x1000) or 32K (x1024)."""
     text = text.strip()
     scale = _SIZE_SUFFIXES.get(text[-1:], 1) if text else 1
@@ -88,7 +88,7 @@ def _vllm_settings(
     max_len = model.max_model_len
     if max_len is None:
         raw = vllm_arg(head, "--max-model-len")
-        max_len = _human_int(raw) if raw is not None else None
+        max_len = human_int(raw) if raw is not None else None
     return utilization, max_len
 
 

@@ -427,6 +427,15 @@ def pods_from_dicts(raw: Iterable[Mapping[str, Any]], source: str = API) -> list
     return [_pod(_convert(dict(r), _Pod, "Pod", source, i), source, i) for i, r in enumerate(raw, 1)]
 
 
+def pod_from_spec(
+    spec: Mapping[str, Any], *, source: str = "the pod template", name: str = "template"
+) -> Pod:
+    """A pod template's ``spec`` (of a Deployment, a LeaderWorkerSet, an LLMInferenceService) as a typed Pod,
+    so its GPUs follow the same effective-request rule as a running pod's."""
+    wire = _convert({"metadata": {"name": name}, "spec": dict(spec)}, _Pod, "Pod", source, 1)
+    return _pod(wire, source, 1)
+
+
 def events_from_dicts(raw: Iterable[Mapping[str, Any]], source: str = API) -> list[Event]:
     out = []
     for i, r in enumerate(raw, 1):

@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubectl_kserve_mn.inputs import BadInput, path_text
+from kubectl_kserve_mn.inputs.k8s import pod_from_spec
 from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES, is_gpu_resource, pod_effective_request
 from kubectl_kserve_mn.kserve.eras import Era
 from kubectl_kserve_mn.kserve.llmisvc.gotemplate import TemplateError, child_name, render, template_data
@@ -187,18 +189,31 @@ def pod_gpu_resource(
         resources = _dict(_dict(container).get("resources"))
         for section in ("requests", "limits"):
             for name in _dict(resources.get(section)):
-                if (name in known or is_gpu_resource(str(name))) and pod_effective_request(
-                    {"spec": spec}, str(name)
-                ):
+                if (name in known or is_gpu_resource(str(name))) and pod_gpus(spec, str(name)):
                     return str(name)
     return None
 
 
 def pod_gpus(pod: Mapping[str, Any] | None, resource: str | None) -> int:
-    """Kubernetes' effective request of ``resource`` for the pod (limits count for extended resources)."""
-    if pod is None or resource is None:
+    """Kubernetes' effective request of ``resource`` for the pod (limits count for extended resources);
+    0 when the pod could not be created (see :func:`pod_problem`)."""
+    if pod is None or resource is None or pod_problem(pod) is not None:
         return 0
-    return pod_effective_request({"spec": pod}, resource)
+    return pod_effective_request(pod_from_spec(pod), resource)
+
+
+def pod_problem(pod: Mapping[str, Any] | None) -> str | None:
+    """Why the API server would refuse pods made from this template (an extended resource such as a GPU
+    that is not a whole number: "must be an integer"), or None. The LLMInferenceService itself is admitted:
+    only the LeaderWorkerSet's pods fail."""
+    if pod is None:
+        return None
+    try:
+        pod_from_spec(pod)
+    except BadInput as err:
+        where = path_text(("spec", *err.path[1:])) if err.path else ""
+        return f"{where}: {err.problem}" if where else err.problem
+    return None
 
 
 # --- vLLM flags ------------------------------------------------------------------------------------
@@ -471,6 +486,9 @@ def _workload_layout(
     message: str | None = None
     tokens: list[str] = []
     uses_env = False
+    refused = pod_problem(leader) or (pod_problem(workload.worker) if multi_node else None)
+    if error is None and refused is not None:
+        error = ("PodCreateFailed", f"the API server refuses the {role} pods: {refused} (must be an integer)")
     if error is not None:
         reason, message = error
         if preset in PIPELINE_PRESETS and preset not in known:
@@ -497,7 +515,11 @@ def _workload_layout(
         leader_gpus=pod_gpus(leader, resource),
         worker_gpus=pod_gpus(workload.worker, resource) if multi_node else None,
         gpu_resource=resource,
-        controller_error=None if message is None else f"PresetsCombined=False ({reason}): {message}",
+        controller_error=None
+        if message is None
+        else message
+        if reason == "PodCreateFailed"
+        else f"PresetsCombined=False ({reason}): {message}",
         controller_reason=reason,
         args_channel=args_channel(preset_spec, role, uses_env),
         notes=tuple(notes),

@@ -1,6 +1,6 @@
 """The parts of ``check``'s LLMInferenceService findings that look beyond the object: where its pods can go
 on the nodes (every pod of every LeaderWorkerSet group x replicas, prefill and decode together), and the
-model's vLLM rules and memory at the rendered tensor/pipeline sizes. Used by :mod:`kubectl_kserve_mn.findings_llmisvc`.
+model's vLLM rules and memory at the rendered tensor/pipeline sizes. Used by :mod:`kubectl_kserve_mn.findings.llmisvc`.
 """
 
 from __future__ import annotations
@@ -9,19 +9,18 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from kubectl_kserve_mn.findings import (
+from kubectl_kserve_mn.findings.model import MIB, human_int, vllm_arg
+from kubectl_kserve_mn.findings.report import (
     DEFAULT_UTILIZATION,
     ERROR,
     INFO,
-    MIB,
     MODEL_MEMORY_UNKNOWN,
     WARNING,
     Finding,
     ModelInput,
     NodeView,
-    _human_int,
-    vllm_arg,
 )
+from kubectl_kserve_mn.inputs.k8s import Pod
 from kubectl_kserve_mn.inventory import NodeGpus, build_inventory
 from kubectl_kserve_mn.kserve.llmisvc.layout import LlmLayout, WorkloadLayout
 from kubectl_kserve_mn.model import MemoryEstimate, estimate_memory, layout_violations, memory_violations
@@ -41,15 +40,11 @@ def fix_hint(name: str, namespace: str | None) -> str:
 # --- scheduling -----------------------------------------------------------------------------------
 
 
-def _own_pod(pod: Mapping[str, Any], name: str, namespace: str | None) -> bool:
-    meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
-    assert isinstance(meta, dict)
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    assert isinstance(labels, dict)
+def _own_pod(pod: Pod, name: str, namespace: str | None) -> bool:
     return (
-        labels.get(NAME_LABEL) == name
-        and labels.get(PART_OF_LABEL) == PART_OF
-        and (namespace is None or meta.get("namespace") == namespace)
+        pod.labels.get(NAME_LABEL) == name
+        and pod.labels.get(PART_OF_LABEL) == PART_OF
+        and (namespace is None or pod.namespace == namespace)
     )
 
 
@@ -241,7 +236,7 @@ def model_findings(
     max_len = model.max_model_len
     if max_len is None:
         raw = vllm_arg(command, "--max-model-len")
-        max_len = _human_int(raw) if raw is not None else None
+        max_len = human_int(raw) if raw is not None else None
     estimate = estimate_memory(
         facts,
         v.tensor,

@@ -37,21 +37,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubectl_kserve_mn.findings import (
+from kubectl_kserve_mn.findings.llmisvc_cluster import (
+    fix_hint,
+    model_findings,
+    schedulability_findings,
+)
+from kubectl_kserve_mn.findings.model import unreadable_model
+from kubectl_kserve_mn.findings.report import (
     ERROR,
     WARNING,
     Finding,
     ItemReport,
     ModelInput,
     NodeView,
-    _unreadable_model,
-    pending_pod_findings,
 )
-from kubectl_kserve_mn.findings_llmisvc_cluster import (
-    fix_hint,
-    model_findings,
-    schedulability_findings,
-)
+from kubectl_kserve_mn.findings.schedulability import pending_pod_findings
+from kubectl_kserve_mn.inputs.k8s import Event, Pod
 from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -385,8 +386,8 @@ def check_llminferenceservice(
     configs: Mapping[str, Mapping[str, Any]] | None = None,
     configs_complete: bool = False,
     nodes: NodeView | None = None,
-    pods: Sequence[Mapping[str, Any]] = (),
-    events: Sequence[Mapping[str, Any]] = (),
+    pods: Sequence[Pod] = (),
+    events: Sequence[Event] = (),
     model: ModelInput | None = None,
     custom_gpu_types: Sequence[str] = (),
     extra_findings: Iterable[Finding] = (),
@@ -406,7 +407,7 @@ def check_llminferenceservice(
     facts = model.facts if model is not None else None
     extra = tuple(extra_findings)
     if model is not None and facts is None:
-        extra = (_unreadable_model(model), *extra)
+        extra = (unreadable_model(model), *extra)
     if not kv.era.llmisvc_api_versions or item.version not in kv.era.llmisvc_api_versions:
         return LlmItemReport(
             KIND,
