@@ -476,7 +476,10 @@ def test_cel_rules_of_present_values_come_back_as_not_checked() -> None:
             "message": "replicas and scaling are mutually exclusive",
         }
     ]
-    transition = [{"rule": "self == oldSelf", "message": "immutable"}]
+    transition = [
+        {"rule": "self == oldSelf", "message": "immutable"},  # not evaluated on create
+        {"rule": "!oldSelf.hasValue() || self == oldSelf.value()", "optionalOldSelf": True},
+    ]
     schema = obj_schema(
         {
             "scaling": {"type": "object", "x-kubernetes-validations": [{"rule": "has(self.wva)"}]},
@@ -486,7 +489,8 @@ def test_cel_rules_of_present_values_come_back_as_not_checked() -> None:
     )
     found = check(schema, {"name": "x"})
     assert [(v.category, v.path, v.rule) for v in found] == [
-        (NOT_CHECKED, ("spec",), "!(has(self.replicas) && has(self.scaling))")
+        (NOT_CHECKED, ("spec",), "!(has(self.replicas) && has(self.scaling))"),
+        (NOT_CHECKED, ("spec", "name"), "!oldSelf.hasValue() || self == oldSelf.value()"),
     ]
     assert found[0].message == (
         "spec: CEL rule not checked: !(has(self.replicas) && has(self.scaling)) "

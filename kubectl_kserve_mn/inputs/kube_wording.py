@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 NIL_FIELD = "<nil>"
@@ -63,12 +62,14 @@ _SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r
 
 
 def _digits(value: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits of a positive finite float and the decimal point position."""
-    _sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
-    assert isinstance(exponent, int)
-    point = len(digit_tuple) + exponent
-    return digits, point
+    """Shortest round-trip decimal digits of a positive finite float and the decimal point position:
+    ``value == 0.<digits> * 10**point`` (``65535.0`` -> ``("65535", 5)``, ``1e-05`` -> ``("1", -4)``)."""
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    both = whole + fraction
+    digits = both.lstrip("0")
+    point = len(whole) + (int(exponent) if exponent else 0) - (len(both) - len(digits))
+    return digits.rstrip("0") or "0", point
 
 
 def go_float(value: float) -> str:

@@ -113,6 +113,7 @@ class Node:
         "cel",
         "checks_number",
         "checks_string",
+        "checks_value",
         "default",
         "enum",
         "exclusive_maximum",
@@ -170,6 +171,8 @@ class Node:
         self.checks_string = False
         self.checks_number = False
         self.type_only = False
+        self.checks_value = False
+        """Any of anyOf, string or number checks, enum or CEL rules: the per-value checks beyond the type."""
         """Only ``type`` is set: a non-null value passes exactly when its type matches."""
         self._regex: re.Pattern[str] | None = None
 
@@ -315,7 +318,11 @@ class SchemaPool:
                 node["anyOf"] = [self._add(sub, (*where, f"anyOf[{i}]")) for i, sub in enumerate(value)]
             elif key == "x-kubernetes-validations":
                 node["x-kubernetes-validations"] = [
-                    {k: rule[k] for k in ("rule", "message", "messageExpression", "fieldPath") if k in rule}
+                    {
+                        k: rule[k]
+                        for k in ("rule", "message", "messageExpression", "fieldPath", "optionalOldSelf")
+                        if k in rule
+                    }
                     for rule in value
                 ]
             elif key in _SCALAR_KEYWORDS:
@@ -389,6 +396,9 @@ def build_nodes(compact: Sequence[Mapping[str, Any]]) -> list[Node]:
         number_format = node.format in ("int32", "int64", "float") and len(node.types) == 1
         node.checks_number = number_format or node.minimum is not None or node.maximum is not None
         node.type_only = bool(node.types) and set(data) == {"type"}
+        node.checks_value = bool(
+            node.any_of or node.checks_string or node.checks_number or node.enum is not None or node.cel
+        )
         nodes.append(node)
     return nodes
 
@@ -614,26 +624,32 @@ class _Walk:
         stack: list[Any],
         present: Any = None,
     ) -> None:
-        kind, value = _json_value(raw)
-        if kind == _BAD:
-            self.add(path, raw, "json", _unsendable(raw), field="")  # kubectl cannot even send it
-            return
-        if node.types or node.format:
+        kind = _FAST_KINDS.get(type(raw))
+        if kind is None:
+            kind, value = _json_value(raw)
+            if kind == _BAD:
+                self.add(path, raw, "json", _unsendable(raw), field="")  # kubectl cannot even send it
+                return
+        else:
+            value = raw
+        types = node.types
+        if (types and _TYPE_NAMES[kind] not in types) or (not types and node.format):
             self._type(value, kind, node, path)
         if kind == _NULL:
             if node.enum is not None:
                 self._enum(None, node, path)
             return
-        if node.any_of:
-            self._any_of(value, node, path)
-        if kind == _STR and node.checks_string:
-            self._string(value, node, path)
-        elif kind in (_INT, _FLOAT) and node.checks_number:
-            self._number(value, kind, node, path)
-        if node.enum is not None:
-            self._enum(value, node, path)
-        if self.collect_cel and node.cel:
-            self._cel(value, node, path)
+        if node.checks_value:
+            if node.any_of:
+                self._any_of(value, node, path)
+            if kind == _STR and node.checks_string:
+                self._string(value, node, path)
+            elif kind in (_INT, _FLOAT) and node.checks_number:
+                self._number(value, kind, node, path)
+            if node.enum is not None:
+                self._enum(value, node, path)
+            if self.collect_cel and node.cel:
+                self._cel(value, node, path)
         if kind == _MAP:
             self._object(value, node, path, skip_prune, stack, present)
         elif kind == _LIST:
@@ -864,7 +880,7 @@ class _Walk:
                 )
             return
         for i, item in enumerate(value):
-            if item is not None and not isinstance(item, Mapping):
+            if item is not None and type(item) is not dict and not isinstance(item, Mapping):
                 detail = "must be an object for an array of list-type map"
                 self.add((*path, i), item, "x-kubernetes-list-type", kw.error_body(kw.INVALID, item, detail))
                 return
@@ -897,13 +913,14 @@ def _repeats(hashes: Sequence[Any]) -> Iterator[int]:
 
 
 def _hashable(value: Any) -> Any:
+    if type(value) is str:
+        return (_STR, value)
     if isinstance(value, (Mapping, list, tuple)):
         try:
             return ("json", json.dumps(value, sort_keys=True, default=str))
         except (RecursionError, TypeError, ValueError):
             return ("unique", id(value))  # too deep (or unsortable) to compare: never a duplicate
-    kind, normal = _json_value(value)
-    return (kind if kind != _FLOAT or not normal.is_integer() else _INT, normal)
+    return _json_value(value)
 
 
 def _json_equal(left: Any, right: Any) -> bool:
