@@ -28,9 +28,10 @@ Each :class:`Violation` carries the field path, the bad value and the API server
 - :data:`MALFORMED` — wrong types, ``null`` where an object is needed, missing required fields, values
   JSON cannot carry: the object is broken input (the CLI exits 2 naming it).
 - :data:`REJECTED` — a well-formed value outside the CRD's bounds (minimum/maximum, enum, pattern,
-  lengths, item counts, duplicates in sets/maps): the API server would refuse this object, which the CLI
-  reports as an admission finding (for example ``spec.parallelism.tensor in body should be greater than
-  or equal to 1``).
+  lengths, item counts, duplicates in sets/maps, an integer beyond its int32 format): the API server would
+  refuse this object, which the CLI reports as an admission finding (for example
+  ``spec.parallelism.tensor in body should be greater than or equal to 1``). The int32 range check is
+  Kubernetes 1.36+; older API servers pass such a value on to KServe's webhook, which cannot decode it.
 - :data:`UNKNOWN_FIELD` — pruned by the server (or refused by ``kubectl --validate=strict``).
 - :data:`NOT_CHECKED` — a CEL rule that applies and was not evaluated.
 
@@ -42,6 +43,7 @@ the schema are never walked.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import math
@@ -85,7 +87,8 @@ class Violation:
     """:data:`MALFORMED`, :data:`REJECTED`, :data:`UNKNOWN_FIELD` or :data:`NOT_CHECKED`."""
     field: str
     """The field as the API server prints it (``spec.resources.limits.nvidia.com/gpu``, or ``<nil>`` for
-    the few errors kube-openapi returns without one)."""
+    the few errors kube-openapi returns without one); ``""`` when the text is no field error but stops the
+    request before validation (kubectl cannot map or encode the object, or it does not decode)."""
     body: str
     """The API server's text after the field: ``Invalid value: 0: spec.parallelism.tensor in body should
     be greater than or equal to 1``, ``Required value``; for unknown fields ``unknown field "spec.x"``."""
@@ -470,7 +473,7 @@ def _json_value(value: Any) -> tuple[int, Any]:
 
     kubectl turns YAML into JSON with Go's encoder, and the server decodes JSON numbers as int64 when they
     fit, else float64: a YAML ``4.0`` arrives as the integer 4, an integer beyond int64 as a float.
-    Dates and binary scalars from YAML arrive as strings. NaN and infinities cannot be sent at all.
+    Dates and binary (base64) scalars from YAML arrive as strings. NaN and infinities cannot be sent.
     """
     fast = _FAST_KINDS.get(type(value))
     if fast is not None:
@@ -501,7 +504,7 @@ def _json_value(value: Any) -> tuple[int, Any]:
     if isinstance(value, (datetime.date, datetime.datetime)):
         return _STR, value.isoformat()
     if isinstance(value, (bytes, bytearray)):
-        return _STR, value.decode("latin-1")
+        return _STR, base64.b64encode(value).decode("ascii")  # Go marshals []byte as base64
     return _BAD, value
 
 
