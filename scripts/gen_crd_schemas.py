@@ -22,7 +22,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kubectl_kserve_mn.inputs.schema import SchemaPool  # noqa: E402
+from kubectl_kserve_mn.inputs.schema_nodes import SchemaPool  # noqa: E402
 
 OUTPUT = REPO / "kubectl_kserve_mn" / "inputs" / "crds" / "schemas.json"
 

@@ -267,6 +267,15 @@ def test_a_namespace_that_is_no_dns_label_is_refused() -> None:
     assert refusal(obj).endswith(
         'metadata.namespace: "team.a": the API server would refuse it: Invalid value: "team.a": must not contain dots'
     )
+    obj["metadata"]["namespace"] = "Team_A"
+    (violation,) = check_object(obj, kserve_version="v0.15.1").malformed
+    assert violation.message == (
+        'metadata.namespace: Invalid value: "Team_A": a lowercase RFC 1123 label must consist of lower case '
+        "alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  "
+        "or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+    )
+    # the one-line error of the CLI collapses the API server's double space
+    assert "(e.g. 'my-name', or '123-abc'," in refusal(obj)
 
 
 @pytest.mark.parametrize(
@@ -453,6 +462,22 @@ def test_invalid_labels_are_rejections() -> None:
     assert violation.message.startswith(
         'metadata.labels: Invalid value: "llama 3": a valid label must be an empty string or consist of alphanumeric characters'
     )
+
+
+def test_invalid_label_and_annotation_keys_are_rejections() -> None:
+    obj = isvc()
+    obj["metadata"]["labels"] = {"example.com/app/x": "a"}
+    obj["metadata"]["annotations"] = {"Example.COM/Ok": "x", "bad key": "x"}
+    found = validate_object(obj, source="isvc.yaml", kserve_version="v0.20.0").rejected
+    assert [v.message for v in found] == [
+        'metadata.labels: Invalid value: "example.com/app/x": a valid label key must consist of alphanumeric '
+        "characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  "
+        "or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') "
+        "with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+        'metadata.annotations: Invalid value: "bad key": name part must consist of alphanumeric characters, '
+        "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  "
+        "or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+    ]
 
 
 # -- warnings: unknown fields and CEL rules not checked ------------------------------------------------

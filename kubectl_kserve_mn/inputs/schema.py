@@ -43,18 +43,62 @@ the schema are never walked.
 
 from __future__ import annotations
 
-import base64
-import datetime
-import json
-import math
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Final
 
 from kubectl_kserve_mn.inputs import kube_wording as kw
+from kubectl_kserve_mn.inputs.json_values import (
+    BAD,
+    FAST_KINDS,
+    FLOAT,
+    GO_FORMATS,
+    INT,
+    LIST,
+    MAP,
+    NULL,
+    STR,
+    TYPE_NAMES,
+    hashable,
+    is_date_time,
+    is_json_integer,
+    json_equal,
+    json_key,
+    json_value,
+    type_matches,
+    unsendable,
+)
 from kubectl_kserve_mn.inputs.problems import PathSegment
+from kubectl_kserve_mn.inputs.schema_nodes import (
+    NO_DEFAULT,
+    Node,
+    Schema,
+    SchemaError,
+    SchemaPool,
+    build_nodes,
+    compile_schema,
+    go_regex,
+)
+
+__all__ = [
+    "MALFORMED",
+    "MISSING",
+    "NOT_CHECKED",
+    "REJECTED",
+    "UNKNOWN_FIELD",
+    "Node",
+    "Schema",
+    "SchemaError",
+    "SchemaPool",
+    "Violation",
+    "build_nodes",
+    "compile_schema",
+    "go_regex",
+    "is_date_time",
+    "json_key",
+    "validate",
+]
 
 MALFORMED: Final = "malformed"
 REJECTED: Final = "rejected"
@@ -101,440 +145,6 @@ class Violation:
         if not self.field or self.category in (UNKNOWN_FIELD, NOT_CHECKED):
             return self.body
         return kw.field_error(self.field, self.body)
-
-
-_NO_DEFAULT: Final = object()
-
-
-class Node:
-    """One schema node, compiled for the walk (children are Nodes; shared subtrees are shared objects)."""
-
-    __slots__ = (
-        "_regex",
-        "additional",
-        "any_of",
-        "cel",
-        "checks_number",
-        "checks_string",
-        "checks_value",
-        "default",
-        "enum",
-        "exclusive_maximum",
-        "exclusive_minimum",
-        "format",
-        "items",
-        "list_map_keys",
-        "list_type",
-        "max_items",
-        "max_length",
-        "max_properties",
-        "maximum",
-        "min_items",
-        "min_length",
-        "min_properties",
-        "minimum",
-        "nullable",
-        "pattern",
-        "preserve_unknown",
-        "properties",
-        "required",
-        "string_format",
-        "type_only",
-        "types",
-    )
-
-    def __init__(self) -> None:
-        self.types: tuple[str, ...] = ()
-        self.nullable = False
-        self.format = ""
-        """``int32``/``int64``/``float``/``double`` on numbers (range checks) or ``date-time``."""
-        self.string_format = ""
-        self.properties: dict[str, Node] | None = None
-        self.required: tuple[str, ...] = ()
-        self.items: Node | None = None
-        self.additional: Node | bool | None = None
-        self.preserve_unknown = False
-        self.enum: list[Any] | None = None
-        self.minimum: float | None = None
-        self.maximum: float | None = None
-        self.exclusive_minimum = False
-        self.exclusive_maximum = False
-        self.min_length: int | None = None
-        self.max_length: int | None = None
-        self.pattern: str | None = None
-        self.min_items: int | None = None
-        self.max_items: int | None = None
-        self.min_properties: int | None = None
-        self.max_properties: int | None = None
-        self.list_type: str | None = None
-        self.list_map_keys: tuple[str, ...] = ()
-        self.any_of: tuple[Node, ...] = ()
-        self.cel: tuple[Mapping[str, Any], ...] = ()
-        self.default: Any = _NO_DEFAULT
-        self.checks_string = False
-        self.checks_number = False
-        self.type_only = False
-        self.checks_value = False
-        """Any of anyOf, string or number checks, enum or CEL rules: the per-value checks beyond the type."""
-        """Only ``type`` is set: a non-null value passes exactly when its type matches."""
-        self._regex: re.Pattern[str] | None = None
-
-    def regex(self) -> re.Pattern[str]:
-        if self._regex is None:
-            assert self.pattern is not None
-            self._regex = go_regex(self.pattern)
-        return self._regex
-
-    def default_of(self, key: str) -> Any:
-        """The schema default of property ``key`` (``_NO_DEFAULT`` when there is none)."""
-        child = self.properties.get(key) if self.properties else None
-        return child.default if child is not None else _NO_DEFAULT
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A compiled structural schema: the root node of one CRD version's ``openAPIV3Schema``."""
-
-    root: Node
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Compiling: a CRD's openAPIV3Schema (plain data) -> a deduplicated pool of compact nodes -> Nodes
-
-
-class SchemaError(ValueError):
-    """A schema uses something this validator does not implement (so a new CRD cannot pass unnoticed)."""
-
-
-_STRIPPED = frozenset({"description", "title", "example", "externalDocs", "x-kubernetes-map-type"})
-"""Keywords that do not affect validation (``x-kubernetes-map-type`` only affects server-side apply)."""
-_SCALAR_KEYWORDS = (
-    "nullable",
-    "enum",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "minItems",
-    "maxItems",
-    "minProperties",
-    "maxProperties",
-    "required",
-    "x-kubernetes-preserve-unknown-fields",
-    "x-kubernetes-list-type",
-    "x-kubernetes-list-map-keys",
-    "default",
-)
-_IMPLEMENTED_STRING_FORMATS = frozenset({"datetime"})
-# apiextensions-apiserver validation/formats.go: formats the API server checks on strings (normalized
-# without dashes); any other string format is dropped there, as it is here.
-_SERVER_STRING_FORMATS = frozenset(
-    [
-        "bsonobjectid",
-        "uri",
-        "email",
-        "hostname",
-        "ipv4",
-        "ipv6",
-        "cidr",
-        "mac",
-        "uuid",
-        "uuid3",
-        "uuid4",
-        "uuid5",
-        "isbn",
-        "isbn10",
-        "isbn13",
-        "creditcard",
-        "ssn",
-        "hexcolor",
-        "rgbcolor",
-        "byte",
-        "password",
-        "date",
-        "duration",
-        "datetime",
-        "k8s-short-name",
-        "k8s-long-name",
-    ]
-)
-
-
-class SchemaPool:
-    """Compact schema nodes, each distinct subtree stored once (a CRD inlines PodSpec dozens of times)."""
-
-    def __init__(self) -> None:
-        self.nodes: list[dict[str, Any]] = []
-        self._index: dict[str, int] = {}
-
-    def add(self, schema: Mapping[str, Any]) -> int:
-        """Add an ``openAPIV3Schema`` (or any schema node) and return its node id."""
-        return self._add(schema, ())
-
-    def _add(self, schema: Mapping[str, Any], where: tuple[str, ...]) -> int:
-        # Schemas are as deep as the CRD (tens of levels): plain recursion is fine here.
-        if not isinstance(schema, Mapping):
-            raise SchemaError(f"{'.'.join(where) or '<root>'}: a schema must be a mapping")
-        node = self._compact(schema, where)
-        key = repr(node)  # equal exactly for equal JSON values in the same key order; cheaper than json.dumps
-        found = self._index.get(key)
-        if found is not None:
-            return found
-        self._index[key] = len(self.nodes)
-        self.nodes.append(node)
-        return len(self.nodes) - 1
-
-    def _compact(self, schema: Mapping[str, Any], where: tuple[str, ...]) -> dict[str, Any]:
-        node: dict[str, Any] = {}
-        here = ".".join(where) or "<root>"
-        types: list[str] = []
-        if "type" in schema:
-            types = [schema["type"]]
-        if schema.get("x-kubernetes-int-or-string"):
-            types = ["integer", "string"]
-        if types:
-            node["type"] = types
-        fmt = schema.get("format")
-        if fmt:
-            kept = _supported_format(str(fmt), types)
-            if kept:
-                node["format"] = kept
-        for key, value in schema.items():
-            if key in _STRIPPED or key in ("type", "format", "x-kubernetes-int-or-string"):
-                continue
-            if key == "properties":
-                node["properties"] = {
-                    name: self._add(sub, (*where, name)) for name, sub in sorted(value.items())
-                }
-            elif key == "items":
-                if not isinstance(value, Mapping):
-                    raise SchemaError(f"{here}: items must be one schema (tuple items are not structural)")
-                node["items"] = self._add(value, (*where, "[]"))
-            elif key == "additionalProperties":
-                node["additionalProperties"] = (
-                    value if isinstance(value, bool) else self._add(value, (*where, "{}"))
-                )
-            elif key == "anyOf":
-                node["anyOf"] = [self._add(sub, (*where, f"anyOf[{i}]")) for i, sub in enumerate(value)]
-            elif key == "x-kubernetes-validations":
-                node["x-kubernetes-validations"] = [
-                    {
-                        k: rule[k]
-                        for k in ("rule", "message", "messageExpression", "fieldPath", "optionalOldSelf")
-                        if k in rule
-                    }
-                    for rule in value
-                ]
-            elif key in _SCALAR_KEYWORDS:
-                node[key] = value
-            else:
-                raise SchemaError(f"{here}: schema keyword {key!r} is not implemented by this validator")
-        return node
-
-
-def _supported_format(fmt: str, types: Sequence[str]) -> str:
-    """The format the API server keeps (validation/formats.go ``StripUnsupportedFormatsPostProcessor``)."""
-    single = types[0] if len(types) == 1 else ""
-    if single in ("", "string"):
-        normalized = fmt.replace("-", "")
-        if normalized not in _SERVER_STRING_FORMATS:
-            return ""
-        if normalized not in _IMPLEMENTED_STRING_FORMATS:
-            raise SchemaError(f"string format {fmt!r} is checked by the API server but not implemented here")
-        return fmt
-    if single == "integer":
-        return fmt if fmt in ("int32", "int64") else ""
-    if single == "number":
-        return fmt if fmt in ("float", "double") else ""
-    return ""
-
-
-def build_nodes(compact: Sequence[Mapping[str, Any]]) -> list[Node]:
-    """Nodes from a pool's compact form (children refer to earlier ids: the pool is built bottom-up)."""
-    nodes: list[Node] = []
-    for data in compact:
-        node = Node()
-        node.types = tuple(data.get("type", ()))
-        node.nullable = bool(data.get("nullable", False))
-        fmt = data.get("format", "")
-        node.format = fmt
-        node.string_format = (
-            fmt.replace("-", "") if fmt.replace("-", "") in _IMPLEMENTED_STRING_FORMATS else ""
-        )
-        props = data.get("properties")
-        if props is not None:
-            node.properties = {name: nodes[i] for name, i in props.items()}
-        node.required = tuple(data.get("required", ()))
-        if "items" in data:
-            node.items = nodes[data["items"]]
-        additional = data.get("additionalProperties")
-        if isinstance(additional, bool):
-            node.additional = additional
-        elif additional is not None:
-            node.additional = nodes[additional]
-        node.preserve_unknown = bool(data.get("x-kubernetes-preserve-unknown-fields", False))
-        node.enum = data.get("enum")
-        node.minimum = data.get("minimum")
-        node.maximum = data.get("maximum")
-        node.exclusive_minimum = bool(data.get("exclusiveMinimum", False))
-        node.exclusive_maximum = bool(data.get("exclusiveMaximum", False))
-        node.min_length = data.get("minLength")
-        node.max_length = data.get("maxLength")
-        node.pattern = data.get("pattern")
-        node.min_items = data.get("minItems")
-        node.max_items = data.get("maxItems")
-        node.min_properties = data.get("minProperties")
-        node.max_properties = data.get("maxProperties")
-        node.list_type = data.get("x-kubernetes-list-type")
-        node.list_map_keys = tuple(data.get("x-kubernetes-list-map-keys", ()))
-        node.any_of = tuple(nodes[i] for i in data.get("anyOf", ()))
-        node.cel = tuple(data.get("x-kubernetes-validations", ()))
-        node.default = data.get("default", _NO_DEFAULT)
-        node.checks_string = bool(
-            node.max_length is not None or node.min_length is not None or node.pattern or node.string_format
-        )
-        number_format = node.format in ("int32", "int64", "float") and len(node.types) == 1
-        node.checks_number = number_format or node.minimum is not None or node.maximum is not None
-        node.type_only = bool(node.types) and set(data) == {"type"}
-        node.checks_value = bool(
-            node.any_of or node.checks_string or node.checks_number or node.enum is not None or node.cel
-        )
-        nodes.append(node)
-    return nodes
-
-
-def compile_schema(schema: Mapping[str, Any]) -> Schema:
-    """Compile one ``openAPIV3Schema`` (as written in a CRD) for :func:`validate`."""
-    pool = SchemaPool()
-    root = pool.add(schema)
-    return Schema(build_nodes(pool.nodes)[root])
-
-
-def go_regex(pattern: str) -> re.Pattern[str]:
-    """A Go (RE2) ``regexp`` as a Python pattern with the same matches for the syntax CRDs use.
-
-    Differences handled: Go's ``$`` (without ``(?m)``) matches only at the end of the text, Python's also
-    before a final newline, so an unescaped ``$`` outside a character class becomes ``\\Z``; ``\\d``,
-    ``\\w``, ``\\s`` are ASCII in Go (``re.ASCII``). Go's ``MatchString`` finds a match anywhere
-    (``re.search``).
-    """
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            if ch == "]":
-                in_class = False
-        elif ch == "[":
-            in_class = True
-            out.append(ch)
-            i += 1
-            # a ']' right after '[' or '[^' is a literal
-            if i < len(pattern) and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < len(pattern) and pattern[i] == "]":
-                out.append("]")
-                i += 1
-            continue
-        elif ch == "$":
-            out.append(r"\Z")
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
-    return re.compile("".join(out), re.ASCII)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Values as the API server sees them
-
-# The JSON type of a decoded value (kube-openapi type.go schemaInfoForType), plus the Go format it reports.
-_NULL, _BOOL, _INT, _FLOAT, _STR, _MAP, _LIST, _BAD = range(8)
-_TYPE_NAMES = ("null", "boolean", "integer", "number", "string", "object", "array", "")
-_GO_FORMATS = ("", "", "int64", "float64", "", "", "", "")
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_JSON_INT_LIMIT = float(2**53)  # swag.IsFloat64AJSONInteger
-
-
-_FAST_KINDS: dict[type, int] = {str: _STR, dict: _MAP, list: _LIST, bool: _BOOL}
-
-
-def _json_value(value: Any) -> tuple[int, Any]:
-    """The value the API server decodes from what kubectl sends, and its JSON type.
-
-    kubectl turns YAML into JSON with Go's encoder, and the server decodes JSON numbers as int64 when they
-    fit, else float64: a YAML ``4.0`` arrives as the integer 4, an integer beyond int64 as a float.
-    Dates and binary (base64) scalars from YAML arrive as strings. NaN and infinities cannot be sent.
-    """
-    fast = _FAST_KINDS.get(type(value))
-    if fast is not None:
-        return fast, value
-    if value is None:
-        return _NULL, None
-    if isinstance(value, bool):
-        return _BOOL, value
-    if isinstance(value, int):
-        if _INT64_MIN <= value <= _INT64_MAX:
-            return _INT, value
-        try:
-            return _FLOAT, float(value)
-        except OverflowError:
-            return _BAD, value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return _BAD, value
-        if value.is_integer() and _INT64_MIN <= value < 2**63:
-            return _INT, int(value)
-        return _FLOAT, value
-    if isinstance(value, str):
-        return _STR, value
-    if isinstance(value, Mapping):
-        return _MAP, value
-    if isinstance(value, (list, tuple)):
-        return _LIST, value
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return _STR, value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return _STR, base64.b64encode(value).decode("ascii")  # Go marshals []byte as base64
-    return _BAD, value
-
-
-def json_key(key: Any) -> str:
-    """A YAML mapping key as it reaches the API server (kubectl stringifies them: ``1``, ``true``)."""
-    if isinstance(key, str):
-        return key
-    kind, value = _json_value(key)
-    return kw.go_json(value) if kind in (_BOOL, _INT, _FLOAT) else str(key)
-
-
-def _unsendable(value: Any) -> str:
-    if isinstance(value, float):
-        return f"json: unsupported value: {kw.go_float(value)}"
-    if isinstance(value, int):
-        return f"a {len(str(abs(value)))}-digit number does not fit a 64-bit float"
-    return f"json: unsupported type: {type(value).__name__}"
-
-
-def _type_matches(kind: int, value: Any, types: tuple[str, ...]) -> bool:
-    """Whether type.go accepts a non-null value for ``types`` (a branch that sets only ``type``)."""
-    return (
-        _TYPE_NAMES[kind] in types
-        or (kind == _FLOAT and "integer" in types and _is_json_integer(value))
-        or (kind == _INT and "number" in types)
-    )
-
-
-def _is_json_integer(value: float) -> bool:
-    return -_JSON_INT_LIMIT <= value <= _JSON_INT_LIMIT and value.is_integer()
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -602,7 +212,7 @@ class _Walk:
         for key, value in meta.items():
             sub = node.properties.get(key) if node.properties else None
             if sub is not None and sub.types:
-                kind, normal = _json_value(value)
+                kind, normal = json_value(value)
                 self._type(normal, kind, sub, (key,))
         # required/properties of the root (spec, ...) without re-checking the meta fields
         pending: list[Any] = []
@@ -627,35 +237,35 @@ class _Walk:
         stack: list[Any],
         present: Any = None,
     ) -> None:
-        kind = _FAST_KINDS.get(type(raw))
+        kind = FAST_KINDS.get(type(raw))
         if kind is None:
-            kind, value = _json_value(raw)
-            if kind == _BAD:
-                self.add(path, raw, "json", _unsendable(raw), field="")  # kubectl cannot even send it
+            kind, value = json_value(raw)
+            if kind == BAD:
+                self.add(path, raw, "json", unsendable(raw), field="")  # kubectl cannot even send it
                 return
         else:
             value = raw
         types = node.types
-        if (types and _TYPE_NAMES[kind] not in types) or (not types and node.format):
+        if (types and TYPE_NAMES[kind] not in types) or (not types and node.format):
             self._type(value, kind, node, path)
-        if kind == _NULL:
+        if kind == NULL:
             if node.enum is not None:
                 self._enum(None, node, path)
             return
         if node.checks_value:
             if node.any_of:
                 self._any_of(value, node, path)
-            if kind == _STR and node.checks_string:
+            if kind == STR and node.checks_string:
                 self._string(value, node, path)
-            elif kind in (_INT, _FLOAT) and node.checks_number:
+            elif kind in (INT, FLOAT) and node.checks_number:
                 self._number(value, kind, node, path)
             if node.enum is not None:
                 self._enum(value, node, path)
             if self.collect_cel and node.cel:
                 self._cel(value, node, path)
-        if kind == _MAP:
+        if kind == MAP:
             self._object(value, node, path, skip_prune, stack, present)
-        elif kind == _LIST:
+        elif kind == LIST:
             self._array(value, node, path, skip_prune, stack)
 
     # -- keywords ---------------------------------------------------------------------------------------
@@ -663,29 +273,29 @@ class _Walk:
     def _type(self, value: Any, kind: int, node: Node, path: tuple[PathSegment, ...]) -> None:
         """kube-openapi validate/type.go ``typeValidator.Validate``."""
         types = node.types
-        if kind == _NULL:
+        if kind == NULL:
             if types and "null" not in types and not node.nullable:
                 detail = (
                     f"{kw.api_path(path)} in body must be of type {','.join(types)}: {kw.go_quote('null')}"
                 )
                 self.add(path, None, "type", kw.error_body(kw.INVALID, "null", detail))
             return
-        sch_type = _TYPE_NAMES[kind]
-        if kind == _BAD or sch_type in types:
+        sch_type = TYPE_NAMES[kind]
+        if kind == BAD or sch_type in types:
             return  # neither the format clause nor the type check can fail when the type matches
-        go_format = _GO_FORMATS[kind]
+        go_format = GO_FORMATS[kind]
         fmt = node.format
-        is_float_int = kind == _FLOAT and "integer" in types and _is_json_integer(value)
-        is_int_float = kind == _INT and "number" in types
+        is_float_int = kind == FLOAT and "integer" in types and is_json_integer(value)
+        is_int_float = kind == INT and "number" in types
         if (
-            kind not in (_STR, _LIST)
+            kind not in (STR, LIST)
             and fmt
             and not (sch_type in types or go_format == fmt or is_float_int or is_int_float)
         ):
             detail = f"{kw.api_path(path)} in body must be of type {fmt}: {kw.go_quote(go_format)}"
             self.add(path, value, "type", kw.error_body(kw.INVALID, go_format, detail))
             return
-        if not ("number" in types or "integer" in types) and fmt and kind in (_STR, _LIST):
+        if not ("number" in types or "integer" in types) and fmt and kind in (STR, LIST):
             return
         if types and not (sch_type in types or is_float_int or is_int_float):
             detail = f"{kw.api_path(path)} in body must be of type {','.join(types)}: {kw.go_quote(sch_type)}"
@@ -694,9 +304,9 @@ class _Walk:
     def _any_of(self, value: Any, node: Node, path: tuple[PathSegment, ...]) -> None:
         """schema_props.go: the first branch that validates wins; else the composite error (reported
         without a field: ``<nil>``) and the errors of the best branch (the first, for equal match counts)."""
-        kind = _json_value(value)[0]
+        kind = json_value(value)[0]
         for branch in node.any_of:
-            if branch.type_only and _type_matches(kind, value, branch.types):
+            if branch.type_only and type_matches(kind, value, branch.types):
                 return
         best: list[Violation] | None = None
         for branch in node.any_of:
@@ -745,7 +355,7 @@ class _Walk:
         if len(node.types) == 1 and node.format and not _fits_format(value, kind, node.types[0], node.format):
             detail = f"Checked value must be of type {node.types[0]} with format {node.format} in {kw.api_path(path)}"
             self.add(path, value, "format", kw.error_body(kw.INVALID, "", detail), field=kw.NIL_FIELD)
-        as_int = kind == _INT
+        as_int = kind == INT
         if node.minimum is not None:
             bound = int(node.minimum) if as_int else node.minimum
             if value < bound or (node.exclusive_minimum and value == bound):
@@ -762,7 +372,7 @@ class _Walk:
     def _enum(self, value: Any, node: Node, path: tuple[PathSegment, ...]) -> None:
         """validator.go ``basicCommonValidator``; reported as ``field.NotSupported``."""
         assert node.enum is not None
-        if value is not None and any(_json_equal(value, allowed) for allowed in node.enum):
+        if value is not None and any(json_equal(value, allowed) for allowed in node.enum):
             return
         supported = ", ".join(
             kw.go_quote(allowed if isinstance(allowed, str) else kw.go_json(allowed)) for allowed in node.enum
@@ -812,7 +422,7 @@ class _Walk:
                 sub = additional
             if sub is not None:
                 if child is None and not sub.nullable:
-                    if sub.default is _NO_DEFAULT:
+                    if sub.default is NO_DEFAULT:
                         dropped_nulls.add(key)  # prunenulls.go: removed before validation
                     else:
                         kept += 1  # defaulted: schema defaults are valid by construction
@@ -840,7 +450,7 @@ class _Walk:
         for required in node.required:
             if (required not in names or required in dropped_nulls) and node.default_of(
                 required
-            ) is _NO_DEFAULT:
+            ) is NO_DEFAULT:
                 missing = None if required in dropped_nulls else MISSING
                 self.add((*path, required), missing, "required", kw.REQUIRED)
         for where, child in unknown:
@@ -877,7 +487,7 @@ class _Walk:
     def _list_type(self, value: Sequence[Any], node: Node, path: tuple[PathSegment, ...]) -> None:
         """listtype/validation.go: no duplicate items in a ``set``, no duplicate keys in a ``map``."""
         if node.list_type == "set":
-            for i in _repeats([_hashable(item) for item in value]):
+            for i in _repeats([hashable(item) for item in value]):
                 self.add(
                     (*path, i), value[i], "x-kubernetes-list-type=set", kw.error_body(kw.DUPLICATE, value[i])
                 )
@@ -898,10 +508,10 @@ class _Walk:
                     key[field_name] = item[field_name]
                 elif item is not None and items is not None:
                     default = items.default_of(field_name)
-                    if default is not _NO_DEFAULT:
+                    if default is not NO_DEFAULT:
                         key[field_name] = default  # defaulted before validation
             keys.append(key)
-        hashes = [tuple((name, _hashable(v)) for name, v in key.items()) for key in keys]
+        hashes = [tuple((name, hashable(v)) for name, v in key.items()) for key in keys]
         for i in _repeats(hashes):
             self.add((*path, i), keys[i], "x-kubernetes-list-type=map", kw.error_body(kw.DUPLICATE, keys[i]))
 
@@ -915,33 +525,10 @@ def _repeats(hashes: Sequence[Any]) -> Iterator[int]:
             yield i
 
 
-def _hashable(value: Any) -> Any:
-    if type(value) is str:
-        return (_STR, value)
-    if isinstance(value, (Mapping, list, tuple)):
-        try:
-            return ("json", json.dumps(value, sort_keys=True, default=str))
-        except (RecursionError, TypeError, ValueError):
-            return ("unique", id(value))  # too deep (or unsortable) to compare: never a duplicate
-    return _json_value(value)
-
-
-def _json_equal(left: Any, right: Any) -> bool:
-    lk, lv = _json_value(left)
-    rk, rv = _json_value(right)
-    if lk in (_INT, _FLOAT) and rk in (_INT, _FLOAT):
-        return bool(lv == rv)
-    if lk != rk:
-        return False
-    if lk in (_MAP, _LIST):
-        return kw.go_json(lv) == kw.go_json(rv)
-    return bool(lv == rv)
-
-
 def _fits_format(value: float, kind: int, type_name: str, fmt: str) -> bool:
     """values.go ``IsValueValidAgainstRange``: the value converts to the format's Go type without loss."""
     if type_name == "integer":
-        if kind != _INT:
+        if kind != INT:
             return False  # a fraction, or beyond int64: strconv.ParseInt fails on its text
         if fmt == "int32":
             return -(2**31) <= value < 2**31
@@ -953,30 +540,6 @@ def _fits_format(value: float, kind: int, type_name: str, fmt: str) -> bool:
 
 def _bound_text(bound: float) -> str:
     return str(bound) if isinstance(bound, int) else kw.go_float(bound)
-
-
-_DATE_TIME_RE = re.compile(
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))\Z", re.ASCII
-)
-_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z", re.ASCII)
-
-
-def is_date_time(text: str) -> bool:
-    """kube-openapi strfmt/time.go ``IsDateTime`` (format ``date-time``)."""
-    if len(text) < 4:
-        return False
-    parts = text.lower().split("t")
-    if len(parts) < 2:
-        return False
-    date = _DATE_RE.match(parts[0])
-    if date is None:
-        return False
-    try:
-        datetime.date(int(date[1]), int(date[2]), int(date[3]))
-    except ValueError:
-        return False
-    match = _DATE_TIME_RE.match(parts[1])
-    return match is not None and match[1] <= "23" and match[2] <= "59" and match[3] <= "59"
 
 
 def validate(
