@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from kubectl_kserve_mn.errors import EXIT_USAGE
-from kubectl_kserve_mn.files import load_objects
 from kubectl_kserve_mn.inputs import BadInput
 from kubectl_kserve_mn.inputs.kserve_objects import (
     ObjectCheck,
@@ -24,6 +23,7 @@ from kubectl_kserve_mn.inputs.kserve_objects import (
 )
 from kubectl_kserve_mn.inputs.schema import MALFORMED, NOT_CHECKED, REJECTED, UNKNOWN_FIELD
 from kubectl_kserve_mn.kserve.eras import KServeVersion, era_for, from_flag, parse_version
+from tests.fixture_files import load_objects
 
 KSERVE = Path(__file__).parent / "fixtures" / "kserve"
 LLMISVC_TAGS = ("v0.16.0", "v0.17.0", "v0.18.0", "v0.19.0", "v0.20.0")
