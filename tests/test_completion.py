@@ -402,3 +402,29 @@ def test_completion_command_refuses_another_shell_in_one_line() -> None:
     result = _run_in_process(["completion", "powershell"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0].startswith("error: Invalid value for '{bash|zsh|fish}'")
+
+
+@pytest.mark.parametrize(
+    ("words", "unwanted"),
+    [
+        ([""], ["kubernetes", "kubectl_kserve_mn.cli.check", "kubectl_kserve_mn.cluster", "yaml"]),
+        (["check", "-o", ""], ["kubernetes", "kubectl_kserve_mn.cluster", "kubectl_kserve_mn.cli.plan"]),
+        (["fix", "--context", ""], ["kubernetes", "kubectl_kserve_mn.cluster"]),
+    ],
+    ids=["commands", "flag-values", "kubeconfig-names"],
+)
+def test_completion_without_a_cluster_look_up_never_imports_the_kubernetes_client(
+    words: list[str], unwanted: list[str]
+) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import io, sys\n"
+        "from kubectl_kserve_mn.cli.completion import kubectl_complete_main\n"
+        "sys.stdout = io.StringIO()\n"
+        f"kubectl_complete_main({words!r})\n"
+        f"print([m for m in {unwanted!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip() == "[]"
