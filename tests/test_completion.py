@@ -428,3 +428,13 @@ def test_completion_without_a_cluster_look_up_never_imports_the_kubernetes_clien
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert proc.stderr.strip() == "[]"
+
+
+def test_with_debug_on_a_failed_look_up_says_why_on_stderr_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KSERVE_MN_DEBUG", "1")
+    assert complete(["fix", "--kubeconfig", str(tmp_path / "nope"), ""]).candidates == ()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("kserve-mn completion: InputError: --kubeconfig ")

@@ -415,12 +415,14 @@ def from_cluster(line: Line, *calls: ClusterCall) -> list[Candidate]:
     def work() -> None:
         try:
             cluster = _connect(line, deadline)
-        except Exception:  # no kubeconfig, bad flags: nothing to complete
+        except Exception as err:  # no kubeconfig, bad flags: nothing to complete
+            _debug(err)
             return
         for call in calls:
             try:
                 items = call(cluster, line)
-            except Exception:  # unreachable, forbidden, CRD missing: the next look-up may still work
+            except Exception as err:  # unreachable, forbidden, CRD missing: the next may still work
+                _debug(err)
                 continue
             with lock:
                 found.extend(items)
@@ -433,6 +435,12 @@ def from_cluster(line: Line, *calls: ClusterCall) -> list[Candidate]:
         _abandoned.append(thread)
     with lock:
         return list(found)
+
+
+def _debug(err: Exception) -> None:
+    """With KSERVE_MN_DEBUG set, say on stderr why a look-up completed nothing (shells discard stderr)."""
+    if os.environ.get("KSERVE_MN_DEBUG"):
+        print(f"kserve-mn completion: {type(err).__name__}: {err}", file=sys.stderr)
 
 
 _abandoned: list[threading.Thread] = []
