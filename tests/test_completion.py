@@ -438,3 +438,21 @@ def test_with_debug_on_a_failed_look_up_says_why_on_stderr_only(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("kserve-mn completion: InputError: --kubeconfig ")
+
+
+@pytest.mark.usefixtures("patient")
+def test_the_context_on_the_line_chooses_the_cluster_and_its_namespace(
+    fake_api: FakeKubeAPI, tmp_path: Path
+) -> None:
+    fake_api.load_kserve_crds()
+    fake_api.add(_isvc("llama", "team-a"), _isvc("mixtral", "team-b"))
+    doc = fake_api.kubeconfig_dict()
+    other = fake_api.kubeconfig_dict(context="other", namespace="team-b")
+    doc["contexts"] += other["contexts"]
+    path = tmp_path / "two-contexts"
+    path.write_text(yaml.safe_dump(doc))
+    kc = ["--kubeconfig", str(path)]
+    assert _values(complete(["fix", *kc, ""])) == ["llama"]
+    assert _values(complete(["fix", *kc, "--context", "other", ""])) == ["mixtral"]
+    assert _values(complete(["fix", *kc, "--context=other", "-n", "team-a", ""])) == ["llama"]
+    assert complete(["fix", *kc, "--context", "missing", ""]).candidates == ()
