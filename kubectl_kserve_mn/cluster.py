@@ -761,6 +761,24 @@ class Cluster:
             raise ClusterError("PATCH: unexpected answer from the server")
         return doc
 
+    def list_llminferenceservices(self, namespace: str | None) -> list[dict[str, Any]]:
+        """LLMInferenceServices in one namespace, or all when None: serving.kserve.io/v1alpha2 (KServe
+        v0.17.0+), else v1alpha1 (v0.16.x serves only that). NotFoundError when neither is served."""
+        for version in ("v1alpha2", "v1alpha1"):
+            try:
+                return self._list(
+                    _path(KSERVE_GROUP, version, "llminferenceservices", namespace),
+                    _Target(
+                        "list", "llminferenceservices", KSERVE_GROUP, "LLMInferenceService", namespace,
+                        crd=LLMISVC_CRD,
+                    ),
+                    kind="LLMInferenceService",
+                )  # fmt: skip
+            except NotFoundError:
+                if version == "v1alpha1":
+                    raise
+        raise AssertionError("unreachable")
+
 
 def _path(group: str, version: str, resource: str, namespace: str | None, name: str | None = None) -> str:
     path = f"/apis/{group}/{version}"

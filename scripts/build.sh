@@ -7,8 +7,9 @@
 #   reuses an existing one, for quick local rebuilds; CI and releases always start fresh).
 # - onedir (default, the release mode; why: docs/packaging.md) is packed as
 #     dist/kubectl-kserve_mn_<version>_<os>_<arch>.tar.gz
-#   holding LICENSE and kubectl-kserve_mn/{kubectl-kserve_mn[.exe],_internal/...}; os/arch are Go's
-#   names (linux, darwin, windows; amd64, arm64) and <version> is v + kubectl_kserve_mn.__version__.
+#   holding LICENSE, kubectl-kserve_mn/{kubectl-kserve_mn[.exe],_internal/...} and the completion
+#   helper kubectl_complete-kserve_mn (.cmd on Windows; from krew/, see the manifest's caveats); os/arch
+#   are Go's names (linux, darwin, windows; amd64, arm64) and <version> is v + kubectl_kserve_mn.__version__.
 #   The archive holds only regular files and folders: Krew's tar extractor rejects links, so links
 #   that PyInstaller leaves in the bundle are stored as copies.
 # - onefile builds build/pyinstaller/onefile/dist/kubectl-kserve_mn[.exe] without an archive; it
@@ -47,6 +48,9 @@ else
 fi
 if [ -x "$venv/Scripts/python.exe" ]; then vpy="$venv/Scripts/python.exe"; exe_suffix=.exe
 else vpy="$venv/bin/python"; exe_suffix=; fi
+# kubectl finds kubectl_complete-kserve_mn on PATH through PATHEXT on Windows: a .cmd there.
+if [ -n "$exe_suffix" ]; then completion_helper=krew/kubectl_complete-kserve_mn.cmd
+else completion_helper=krew/kubectl_complete-kserve_mn; fi
 
 "$vpy" -m pip install --quiet --disable-pip-version-check "$root" "pyinstaller>=6.0,<7"
 
@@ -88,15 +92,16 @@ check_binary "build/pyinstaller/onedir/dist/kubectl-kserve_mn/kubectl-kserve_mn$
 
 mkdir -p dist
 archive="dist/kubectl-kserve_mn_${version}_${goos}_${goarch}.tar.gz"
-"$vpy" - "build/pyinstaller/onedir/dist/kubectl-kserve_mn" LICENSE "$archive" <<'PY'
-"""Pack LICENSE and the onedir bundle as a deterministic .tar.gz of regular files and folders only."""
+"$vpy" - "build/pyinstaller/onedir/dist/kubectl-kserve_mn" LICENSE "$archive" "$completion_helper" <<'PY'
+"""Pack LICENSE, the onedir bundle and the completion helper as a deterministic .tar.gz of regular files
+and folders only."""
 import gzip
 import hashlib
 import os
 import sys
 import tarfile
 
-bundle, license_path, archive = sys.argv[1:4]
+bundle, license_path, archive, helper = sys.argv[1:5]
 # Fixed timestamps make rebuilds of the same tree byte-identical (SOURCE_DATE_EPOCH if set).
 mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))  # 1980-01-01, as zip's epoch
 
@@ -112,7 +117,7 @@ def info(name: str, path: str, is_dir: bool) -> tarfile.TarInfo:
     else:
         ti.type = tarfile.REGTYPE
         ti.size = os.path.getsize(path)
-        ti.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+        ti.mode = 0o755 if os.access(path, os.X_OK) or path.endswith(".cmd") else 0o644
     return ti
 
 
@@ -136,6 +141,7 @@ with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, 
     with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         add_file(tar, "LICENSE", license_path)
         add_tree(tar, os.path.basename(bundle.rstrip("/")), bundle)
+        add_file(tar, os.path.basename(helper), helper)
 os.replace(tmp, archive)
 
 digest = hashlib.sha256()

@@ -8,7 +8,9 @@
 #   --help (directly and as `kubectl kserve-mn --help`), each sub-command's --help (all bundled),
 #   version --client, version -o json --client
 #   (the version in the archive name, the binary and the package agree), and
-#   plan --nodes-file examples/cluster-2x8-h100.yaml --gpus 16 (a PP=2 x TP=8 layout, exit 0).
+#   plan --nodes-file examples/cluster-2x8-h100.yaml --gpus 16 (a PP=2 x TP=8 layout, exit 0),
+#   and shell completion: the archive's kubectl_complete-kserve_mn copied into the bin dir as the
+#   manifest's caveats say, then `kubectl __complete kserve-mn ...`, and `completion bash`.
 # The faithful Krew install emulation (manifest, sha256, files, licence) is tests/test_krew_install.py.
 set -euo pipefail
 
@@ -64,7 +66,8 @@ if [ "$rc" = 0 ] && grep -q '^Usage: kubectl kserve-mn' <<<"$out"; then pass "ku
 else fail "kubectl kserve-mn --help (exit $rc): $out"; fi
 
 # Every sub-command is imported lazily (importlib): its --help proves PyInstaller bundled it.
-for verb in $("$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from kubectl_kserve_mn.cli import COMMANDS; print(*COMMANDS)' "$root"); do
+# ("__" commands are hidden protocol commands without --help.)
+for verb in $("$python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from kubectl_kserve_mn.cli import COMMANDS; print(*(c for c in COMMANDS if not c.startswith("_")))' "$root"); do
   run kubectl-kserve_mn "$verb" --help
   if [ "$rc" = 0 ] && grep -q "^Usage: kubectl kserve-mn $verb" <<<"$out"; then pass "$verb --help (bundled)"
   else fail "$verb --help (exit $rc): $out"; fi
@@ -98,6 +101,26 @@ if [ -f "$cluster_file" ]; then
 else
   fail "$cluster_file is missing"
 fi
+
+helper="$work/store/kubectl_complete-kserve_mn"
+if [ -f "$helper" ]; then
+  cp "$helper" "$work/bin/"
+  run kubectl __complete kserve-mn ""
+  if [ "$rc" = 0 ] && grep -q '^check' <<<"$out" && grep -qx ':4' <<<"$out"; then
+    pass "kubectl __complete kserve-mn: the commands, through the archive's completion helper"
+  else fail "kubectl __complete kserve-mn (exit $rc): $out"; fi
+  run kubectl_complete-kserve_mn plan -o ""
+  if [ "$rc" = 0 ] && [ "$out" = "$(printf 'table\nwide\njson\nyaml\n:4')" ]; then
+    pass "kubectl_complete-kserve_mn plan -o: the output formats"
+  else fail "kubectl_complete-kserve_mn plan -o (exit $rc): $out"; fi
+else
+  fail "the archive has no kubectl_complete-kserve_mn"
+fi
+
+run kubectl-kserve_mn completion bash
+if [ "$rc" = 0 ] && grep -q '__complete' <<<"$out" && grep -q '^complete .*kubectl-kserve_mn$' <<<"$out"; then
+  pass "completion bash prints the script"
+else fail "completion bash (exit $rc): $out"; fi
 
 echo "smoke: $passes passed, $failures failed"
 if [ "$failures" -gt 0 ]; then

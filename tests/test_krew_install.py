@@ -171,8 +171,11 @@ def test_archive_holds_only_folders_and_regular_files_with_license_on_top() -> N
     bad = [m.name for m in members if not (m.isdir() or m.isreg())]
     assert bad == []
     top = {m.name.split("/")[0] for m in members}
-    assert top == {"LICENSE", "kubectl-kserve_mn"}
+    helper = "kubectl_complete-kserve_mn" + (".cmd" if "_windows_" in ARCHIVE.name else "")
+    assert top == {"LICENSE", "kubectl-kserve_mn", helper}
     assert (ROOT / "LICENSE").read_bytes() == _read_member(ARCHIVE, "LICENSE")
+    assert (ROOT / "krew" / helper).read_bytes() == _read_member(ARCHIVE, helper)
+    assert next(m for m in members if m.name == helper).mode == 0o755
 
 
 def _read_member(archive: Path, name: str) -> bytes:
@@ -258,6 +261,36 @@ def test_installed_binary_reads_kserve_from_a_cluster_over_https(
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["kserve"]["version"] == "v0.16.0"
+
+
+@needs_archive
+@posix_only
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+def test_kubectl_completes_the_plugin_once_the_helper_is_copied_as_the_caveats_say(
+    installed: tuple[Path, dict[str, Any], dict[str, str]], fake_api: FakeKubeAPI, kubeconfig: Path
+) -> None:
+    link, manifest, env = installed
+    root = link.parent.parent
+    helper = link.parent / "kubectl_complete-kserve_mn"
+    if not helper.exists():
+        shutil.copy2(root / "store" / "kserve-mn" / manifest["spec"]["version"] / helper.name, helper)
+    proc = subprocess.run(
+        [str(KUBECTL), "__complete", "kserve-mn", ""], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == [
+        "plan", "check", "fix", "version", "completion", ":4"
+    ]  # fmt: skip
+    # The bundled binary looks names up in the cluster too.
+    fake_api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}})
+    proc = subprocess.run(
+        [str(KUBECTL), "__complete", "kserve-mn", "check", "-n", "team"],
+        capture_output=True,
+        text=True,
+        env=dict(env, KUBECONFIG=str(kubeconfig), KSERVE_MN_COMPLETION_TIMEOUT="60"),
+        timeout=120,
+    )
+    assert proc.stdout.splitlines() == ["team-b", ":4"], proc.stderr
 
 
 # --- the emulation itself rejects what Krew rejects --------------------------------------------------

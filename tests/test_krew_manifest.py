@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -334,3 +335,53 @@ def test_release_bot_template_has_one_add_uri_and_sha_per_platform() -> None:
     assert len(urls) == len(km.RELEASE_PLATFORMS)
     names = {km.parse_archive_name(u.rsplit("/", 1)[1].replace("{{ .TagName }}", "v1.0.0"))[1:] for u in urls}
     assert names == set(km.RELEASE_PLATFORMS)
+
+
+# --- the completion helper and the caveats that install it --------------------------------------------
+
+HELPER = ROOT / "krew" / "kubectl_complete-kserve_mn"
+
+
+def _caveat_copy_command(manifest: dict[str, Any]) -> str:
+    lines = manifest["spec"]["caveats"].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("cp "))
+    return lines[start].strip().removesuffix("\\") + " " + lines[start + 1].strip()
+
+
+def test_caveats_say_how_to_put_the_completion_helper_on_path_for_each_os(manifest: dict[str, Any]) -> None:
+    caveats = manifest["spec"]["caveats"]
+    assert max(len(line) for line in caveats.splitlines()) <= 80
+    assert "kubectl_complete-kserve_mn" in _caveat_copy_command(manifest)
+    assert "kubectl_complete-kserve_mn.cmd" in caveats and r"%USERPROFILE%\.krew\bin" in caveats
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script")
+def test_the_caveats_copy_command_installs_a_helper_that_asks_the_plugin_on_path(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    # The layout `kubectl krew install` leaves: store/<name>/<version>/ with the archive's files, and
+    # bin/ with the link to the plugin (here a stand-in that prints its arguments).
+    root = tmp_path / "krew"
+    store = root / "store" / "kserve-mn" / manifest["spec"]["version"]
+    store.mkdir(parents=True)
+    (root / "bin").mkdir()
+    (store / HELPER.name).write_bytes(HELPER.read_bytes())
+    (store / HELPER.name).chmod(0o755)
+    plugin = root / "bin" / "kubectl-kserve_mn"
+    plugin.write_text('#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\necho\n')
+    plugin.chmod(0o755)
+    env = {"KREW_ROOT": str(root), "HOME": str(tmp_path), "PATH": f"{root / 'bin'}:/usr/bin:/bin"}
+    subprocess.run(["sh", "-c", _caveat_copy_command(manifest)], env=env, check=True)
+    copied = root / "bin" / HELPER.name
+    assert copied.read_bytes() == HELPER.read_bytes() and os.access(copied, os.X_OK)
+    # kubectl runs it with the plugin's words and the word being completed ("" for a new word).
+    proc = subprocess.run(
+        [HELPER.name, "check", "-n", ""], env=env, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout == "[__complete][check][-n][]\n"
+
+
+def test_the_windows_helper_is_a_cmd_with_windows_line_endings_that_runs_the_plugin() -> None:
+    text = (ROOT / "krew" / "kubectl_complete-kserve_mn.cmd").read_bytes()
+    assert text.endswith(b"\r\n") and b"\n" not in text.replace(b"\r\n", b"")
+    assert text.splitlines()[-1] == b"kubectl-kserve_mn.exe __complete %*"

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "fix": ("kubectl_kserve_mn.cli.fix:fix", "Patch one InferenceService to a working layout, safely."),
     "version": ("kubectl_kserve_mn.cli.version:version", "Print the plugin and KServe versions."),
+    "completion": ("kubectl_kserve_mn.cli.completion:completion_command", "Print a shell completion script."),
+    "__complete": ("kubectl_kserve_mn.cli.completion:complete_command", "(hidden) completion protocol"),
 }
 
 EXIT_INTERNAL = 4
@@ -96,7 +98,7 @@ class LazyGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items() if not name.startswith("_")]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
