@@ -156,10 +156,10 @@ def test_model_json_has_camel_case_keys() -> None:
 @pytest.mark.parametrize(
     ("cfg", "needle"),
     [
-        ({"num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10}, "missing num_hidden_layers"),
+        ({"num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10}, "num_hidden_layers: is missing"),
         (
             {"num_hidden_layers": "32", "num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10},
-            "num_hidden_layers must be a non-negative integer",
+            'num_hidden_layers: "32" is not an integer',
         ),
         (
             {
@@ -169,11 +169,11 @@ def test_model_json_has_camel_case_keys() -> None:
                 "vocab_size": 10,
                 "torch_dtype": "int3",
             },
-            "unknown torch_dtype",
+            'torch_dtype: "int3" is an unknown torch_dtype',
         ),
         (
             {"num_hidden_layers": 2, "num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10},
-            "no max_position_embeddings",
+            "max_position_embeddings: is missing",
         ),
     ],
 )
