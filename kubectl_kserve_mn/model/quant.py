@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kubectl_kserve_mn.inputs import describe_value
 from kubectl_kserve_mn.model.config import ConfigReader
 
 MatchMode = Literal["exact", "substring"]
@@ -116,9 +115,7 @@ def quant_from(q: ConfigReader) -> QuantInfo:
     if method == "fp8":
         block = q.integers("weight_block_size", minimum=1, maximum=1 << 16)
         if block and len(block) != 2:
-            raise q.bad(
-                q.path("weight_block_size"), f"{describe_value(list(block))} is not a [block_n, block_k] pair"
-            )
+            raise q.bad(q.path("weight_block_size"), _not_a_pair(block))
         size = (block[0], block[1]) if block else None
         return QuantInfo("fp8", bits=8, block_size=size, not_converted=not_converted)
     if method == "mxfp4":
@@ -140,6 +137,10 @@ def quant_from(q: ConfigReader) -> QuantInfo:
             "bitsandbytes", bits=4 if q.flag("load_in_4bit") else 8, not_converted=not_converted, match=match
         )
     return QuantInfo(method, not_converted=not_converted)
+
+
+def _not_a_pair(block: tuple[int, ...]) -> str:
+    return f"has {len(block)} entr{'y' if len(block) == 1 else 'ies'}, not a [block_n, block_k] pair"
 
 
 def _group_size(q: ConfigReader, key: str) -> int | None:
@@ -182,7 +183,7 @@ def _compressed_tensors(q: ConfigReader, not_converted: tuple[str, ...]) -> Quan
     if strategy == "block":
         block = weights.integers("block_structure", minimum=1, maximum=1 << 16)
         if len(block) != 2:
-            raise weights.bad(weights.path("block_structure"), "is not a [block_n, block_k] pair")
+            raise weights.bad(weights.path("block_structure"), _not_a_pair(block))
         block_size = (block[0], block[1])
     group_size = _group_size(weights, "group_size") if strategy == "group" else None
     return QuantInfo(

@@ -240,7 +240,8 @@ def layer_tally(s: Shapes, moe: bool, quant: QuantInfo | None, conv: Converted, 
             vec("sharded", s.nh)
     vec("replicated", 2 * s.h)  # input_layernorm, post_attention_layernorm
     if moe:
-        lin("experts", 3 * s.moe_inter, s.h, conv.experts, s.experts)  # gate, up, down of every expert
+        lin("experts", 2 * s.moe_inter, s.h, conv.experts, s.experts)  # gate and up of every expert
+        lin("experts", s.h, s.moe_inter, conv.experts, s.experts)  # down
         if s.expert_bias:  # gpt-oss: gate_up and down biases of every expert
             vec("experts", s.experts * (2 * s.moe_inter + s.h))
         lin("replicated", s.experts, s.h, False)  # router (never quantized in vLLM)
@@ -249,11 +250,13 @@ def layer_tally(s: Shapes, moe: bool, quant: QuantInfo | None, conv: Converted, 
         if s.score_bias:
             vec("replicated", s.experts)  # e_score_correction_bias
         if s.shared_inter:
-            lin("sharded", 3 * s.shared_inter, s.h, conv.mlp)
+            lin("sharded", 2 * s.shared_inter, s.h, conv.mlp)
+            lin("sharded", s.h, s.shared_inter, conv.mlp)
             if s.shared_gate:
                 lin("replicated", 1, s.h, False)
     else:
-        lin("sharded", 3 * s.inter, s.h, conv.mlp)
+        lin("sharded", 2 * s.inter, s.h, conv.mlp)  # gate_up_proj
+        lin("sharded", s.h, s.inter, conv.mlp)  # down_proj
     return t
 
 
