@@ -559,3 +559,11 @@ def test_parse_memory_size_uses_kubectl_units(text: str, expected: int) -> None:
 def test_parse_memory_size_rejects_bad_values(text: str) -> None:
     with pytest.raises(InputError, match="--gpu-memory"):
         parse_memory_size(text)
+
+
+def test_a_bad_config_from_the_hub_names_the_hf_id_and_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = Path(__file__).resolve().parent / "fixtures" / "bad-models" / "zero-kv-heads.json"
+    _fake_hub(monkeypatch, {"config.json": bad}, [])
+    with pytest.raises(InputError) as err:
+        load_model("acme/broken-model")
+    assert err.value.message == "acme/broken-model: config.json: num_key_value_heads: 0 must be at least 1"
