@@ -306,3 +306,32 @@ def test_memory_json_keeps_its_fields_and_adds_reserve_base_and_margin() -> None
         data["margin"]["verdict"] == "fits" and data["margin"]["bytes"] > data["margin"]["uncertaintyBytes"]
     )
     assert data["vllmVersion"].startswith("unknown")
+
+
+def test_verdict_boundaries_are_exact() -> None:
+    from dataclasses import replace
+
+    stage = estimate_memory(facts("meta-llama--Meta-Llama-3.1-8B"), 1, 1, H100).stages[0]
+    at_edge = replace(stage, needed_bytes=stage.kv_cache_bytes - stage.uncertainty_bytes)
+    assert at_edge.margin_bytes == at_edge.uncertainty_bytes and at_edge.verdict == "fits"
+    below = replace(stage, needed_bytes=at_edge.needed_bytes + 1)
+    assert below.verdict == "tight"
+    refused = replace(stage, needed_bytes=stage.kv_cache_bytes + stage.uncertainty_bytes)
+    assert refused.verdict == "does-not-fit"
+    assert replace(refused, needed_bytes=refused.needed_bytes - 1).verdict == "tight"
+
+
+def test_a_float32_checkpoint_gets_vllms_16_bit_kv_cache() -> None:
+    # vLLM's dtype "auto" serves float32 checkpoints in 16 bits (vllm/config/model.py _get_and_verify_dtype)
+    f32 = model_from_config(config("meta-llama--Meta-Llama-3.1-8B") | {"torch_dtype": "float32"}, "f32")
+    bf16 = facts("meta-llama--Meta-Llama-3.1-8B")
+    assert (
+        estimate_memory(f32, 1, 1, H100).kv_bytes_per_token
+        == estimate_memory(bf16, 1, 1, H100).kv_bytes_per_token
+    )
+    assert estimate_memory(f32, 1, 1, H100).kv_cache_dtype_bytes == 2
+    assert f32.weight_bytes == 2 * bf16.weight_bytes  # the checkpoint is twice as large
+    assert (
+        estimate_memory(f32, 1, 1, H100).per_gpu_weights_bytes
+        == estimate_memory(bf16, 1, 1, H100).per_gpu_weights_bytes
+    )

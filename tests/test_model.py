@@ -567,3 +567,10 @@ def test_a_bad_config_from_the_hub_names_the_hf_id_and_the_file(monkeypatch: pyt
     with pytest.raises(InputError) as err:
         load_model("acme/broken-model")
     assert err.value.message == "acme/broken-model: config.json: num_key_value_heads: 0 must be at least 1"
+
+
+def test_absurd_gpu_memory_is_refused_or_ignored() -> None:
+    with pytest.raises(InputError, match="more than 64Ti"):
+        parse_memory_size("99999999999999999999Ti")
+    assert gpu_memory_from_labels({"nvidia.com/gpu.memory": "9" * 40}) is None
+    assert gpu_memory_from_labels({"amd.com/gpu.vram": "99999999999G"}) is None
