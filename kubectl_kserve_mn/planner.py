@@ -249,7 +249,9 @@ def _cross_node_layout(pool: Pool, pp: int, tp: int) -> Layout:
 
 def _notes(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[str, ...]:
     notes = list(layout.notes)
-    if layout.node_count == 1:
+    if layout.total_gpus == 1:
+        notes.append("one pod of one GPU: a single-node InferenceService (no workerSpec) is enough, as below")
+    elif layout.node_count == 1:
         notes.append(
             "one pod holds the whole model: a single-node InferenceService (no workerSpec) would do as well"
         )
@@ -301,6 +303,7 @@ def _model_gate(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[Layou
         memory_bytes,
         utilization=request.memory.utilization,
         max_model_len=request.memory.max_model_len,
+        gpu_product=pool.product,
     )
     problems = memory_violations(estimate)
     errors = [v for v in problems if v.severity == "error"]
@@ -346,10 +349,13 @@ def _candidates_for_total(
 def _rank_key(layout: Layout, request: PlanRequest) -> tuple[Any, ...]:
     cross_penalty = 0 if request.allow_cross_node_tp else int(layout.cross_node_tp)
     kv = -(layout.memory.kv_cache_tokens if layout.memory is not None else 0)
+    # A layout vLLM may refuse ("tight": within the estimate's uncertainty) comes after every one that fits.
+    tight = layout.memory is not None and not layout.memory.fits
     if request.model is not None and request.wanted_total is None:
         # Model-driven sizing: fewest nodes, then pods, then GPUs, then the larger KV cache.
         return (
             not layout.fits_now,
+            tight,
             cross_penalty,
             layout.hosts,
             layout.node_count,
@@ -360,6 +366,7 @@ def _rank_key(layout: Layout, request: PlanRequest) -> tuple[Any, ...]:
     # --allow-cross-node-tp says the interconnect is good enough.
     return (
         not layout.fits_now,
+        tight,
         cross_penalty,
         not layout.matches_wish,
         layout.node_count,
@@ -575,6 +582,30 @@ def _single_resource(inventory: Inventory) -> str | None:
 
 def gpu_resources_block(resource: str, gpus: int) -> dict[str, Any]:
     return {"limits": {resource: str(gpus)}, "requests": {resource: str(gpus)}}
+
+
+def plan_snippet(
+    layout: Layout,
+    era: Era,
+    *,
+    worker_container: str = "worker-container",
+    known_gpu_resources: Sequence[str] = KSERVE_GPU_RESOURCES,
+) -> dict[str, Any]:
+    """What ``plan`` prints: the single-node form (GPUs on the predictor, no workerSpec) for one pod of
+    one GPU, else :func:`isvc_snippet`."""
+    if layout.total_gpus == 1 and not era.pod_gpus_are_tp:
+        snippet: dict[str, Any] = {
+            "spec": {"predictor": {"model": {"resources": gpu_resources_block(layout.gpu_resource, 1)}}}
+        }
+        if layout.gpu_resource not in known_gpu_resources:
+            snippet = {
+                "metadata": {"annotations": {GPU_RESOURCE_TYPES_ANNOTATION: f'["{layout.gpu_resource}"]'}},
+                **snippet,
+            }
+        return snippet
+    return isvc_snippet(
+        layout, era, worker_container=worker_container, known_gpu_resources=known_gpu_resources
+    )
 
 
 def isvc_snippet(

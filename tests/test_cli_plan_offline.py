@@ -154,3 +154,43 @@ def test_usage_text_says_kubectl_kserve_mn_when_run_as_a_plugin(tmp_path: Path) 
 
     assert program_name("/usr/local/bin/kubectl-kserve_mn") == "kubectl kserve-mn"
     assert program_name("kubectl-kserve_mn.exe") == "kubectl kserve-mn"
+
+
+def test_two_pipeline_stages_on_one_node_say_so() -> None:
+    # PP=2 x TP=1 on 8-GPU nodes: KServe makes 2 pods; best-fit places both on one node (issue 11, "Also")
+    code, out, err = run(
+        "plan",
+        "--nodes-file",
+        TWO_BY_EIGHT,
+        "--gpus",
+        "2",
+        "--pipeline-parallel-size",
+        "2",
+        "--kserve-version",
+        "v0.16.0",
+    )
+    assert code == 0, err
+    assert "Recommended: PP=2 x TP=1 on NVIDIA-H100-80GB-HBM3-x8: 2 pods on 1 node, head 1 GPUs" in out
+    code, out, err = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "16", "--kserve-version", "v0.16.0")
+    assert "Recommended: PP=2 x TP=8 on NVIDIA-H100-80GB-HBM3-x8: 2 pods on 2 nodes" in out
+    assert "PP=4 x TP=4   NVIDIA-H100-80GB-HBM3-x8  4 pods on 2 nodes" in out
+
+
+def test_one_gpu_is_planned_as_a_single_node_inferenceservice_without_workerspec() -> None:
+    code, out, err = run("plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "1", "--kserve-version", "v0.16.0")
+    assert code == 0, err
+    assert "Put this in the InferenceService (single-node form)" in out
+    assert "workerSpec:" not in out
+    assert "single-node InferenceService (no workerSpec) is enough" in out
+    code, out, _ = run(
+        "plan", "--nodes-file", TWO_BY_EIGHT, "--gpus", "1", "--kserve-version", "v0.16.0", "-o", "json"
+    )
+    assert json.loads(out)["inferenceServicePatch"] == {
+        "spec": {
+            "predictor": {
+                "model": {
+                    "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}
+                }
+            }
+        }
+    }

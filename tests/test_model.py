@@ -156,10 +156,10 @@ def test_model_json_has_camel_case_keys() -> None:
 @pytest.mark.parametrize(
     ("cfg", "needle"),
     [
-        ({"num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10}, "missing num_hidden_layers"),
+        ({"num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10}, "num_hidden_layers: is missing"),
         (
             {"num_hidden_layers": "32", "num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10},
-            "num_hidden_layers must be a non-negative integer",
+            'num_hidden_layers: "32" is not an integer',
         ),
         (
             {
@@ -169,11 +169,11 @@ def test_model_json_has_camel_case_keys() -> None:
                 "vocab_size": 10,
                 "torch_dtype": "int3",
             },
-            "unknown torch_dtype",
+            'torch_dtype: "int3" is an unknown torch_dtype',
         ),
         (
             {"num_hidden_layers": 2, "num_attention_heads": 8, "hidden_size": 64, "vocab_size": 10},
-            "no max_position_embeddings",
+            "max_position_embeddings: is missing",
         ),
     ],
 )
@@ -559,3 +559,18 @@ def test_parse_memory_size_uses_kubectl_units(text: str, expected: int) -> None:
 def test_parse_memory_size_rejects_bad_values(text: str) -> None:
     with pytest.raises(InputError, match="--gpu-memory"):
         parse_memory_size(text)
+
+
+def test_a_bad_config_from_the_hub_names_the_hf_id_and_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = Path(__file__).resolve().parent / "fixtures" / "bad-models" / "zero-kv-heads.json"
+    _fake_hub(monkeypatch, {"config.json": bad}, [])
+    with pytest.raises(InputError) as err:
+        load_model("acme/broken-model")
+    assert err.value.message == "acme/broken-model: config.json: num_key_value_heads: 0 must be at least 1"
+
+
+def test_absurd_gpu_memory_is_refused_or_ignored() -> None:
+    with pytest.raises(InputError, match="more than 64Ti"):
+        parse_memory_size("99999999999999999999Ti")
+    assert gpu_memory_from_labels({"nvidia.com/gpu.memory": "9" * 40}) is None
+    assert gpu_memory_from_labels({"amd.com/gpu.vram": "99999999999G"}) is None

@@ -122,7 +122,8 @@ def test_a_model_picks_the_smallest_tensor_that_fits_memory() -> None:
     assert best is not None and best.memory is not None
     assert (best.tensor, best.data) == (4, 1)
     reasons = {r.layout: r.reason for r in result.rejected}
-    assert "weights need" in reasons["TP=1"]
+    # vLLM's own words for weights that leave no room for the KV cache.
+    assert "the weights alone exceed the GPU" in reasons["TP=1"]
 
 
 def test_a_model_that_needs_more_than_a_node_has_no_llmisvc_shape() -> None:
@@ -130,7 +131,7 @@ def test_a_model_that_needs_more_than_a_node_has_no_llmisvc_shape() -> None:
     assert result.recommendation is None
     reasons = {r.layout: r.reason for r in result.rejected}
     assert "kserve#4946" in reasons["TP=16"]
-    assert "weights need" in reasons["TP=8 x DP=2"]
+    assert "the weights alone exceed the GPU" in reasons["TP=8 x DP=2"]
 
 
 def test_model_rules_reject_tensor_sizes() -> None:

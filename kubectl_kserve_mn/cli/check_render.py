@@ -60,7 +60,7 @@ def _memory_table(reports: list[ItemReport]) -> list[str]:
                 f"{mem.per_gpu_weights_bytes / gib:.1f} GiB",
                 f"{mem.kv_cache_tokens:,}",
                 f"{mem.max_model_len:,}",
-                "yes" if mem.fits else "no",
+                mem.verdict_text,
             ]
         )
     if not rows:

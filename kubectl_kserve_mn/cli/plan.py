@@ -32,7 +32,7 @@ from kubectl_kserve_mn.cli.sources import (
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from kubectl_kserve_mn.inventory import Inventory, build_inventory
 from kubectl_kserve_mn.kserve.eras import KServeVersion
-from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, PlanResult, isvc_snippet
+from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, PlanResult, plan_snippet
 
 
 @dataclass
@@ -206,8 +206,16 @@ def plan_json(
     if model is not None:
         data["model"] = model.to_json()
     if recommendation is not None:
-        data["inferenceServicePatch"] = isvc_snippet(recommendation, result.era, known_gpu_resources=known)
+        data["inferenceServicePatch"] = plan_snippet(recommendation, result.era, known_gpu_resources=known)
     return data
+
+
+def _pods(layout: Layout) -> str:
+    """``2 pods on 1 node``: KServe's pod count (RAY_NODE_COUNT) and the nodes they are placed on."""
+    pods = f"{layout.node_count} pod{'s' if layout.node_count != 1 else ''}"
+    if not layout.placement:
+        return pods
+    return f"{pods} on {layout.hosts} node{'s' if layout.hosts != 1 else ''}"
 
 
 def _layout_row(rank: int | str, layout: Layout) -> list[Any]:
@@ -215,15 +223,50 @@ def _layout_row(rank: int | str, layout: Layout) -> list[Any]:
         rank,
         layout.label,
         layout.pool,
-        layout.node_count,
+        _pods(layout),
         layout.head_gpus,
         f"{layout.worker_replicas} x {layout.worker_gpus}" if layout.worker_replicas else "-",
         "yes" if layout.fits_now else "capacity only",
     ]
     if layout.memory is not None:
         row.append(f"{layout.memory.kv_cache_tokens:,}")
+        row.append(layout.memory.verdict_text)
     row.append("; ".join(layout.notes) or "")
     return row
+
+
+def _memory_rows(mem: Any) -> list[list[str]]:
+    """The recommendation's per-GPU memory, as vLLM will budget it (the stage that decides the verdict)."""
+    gib = float(2**30)
+    reserve = mem.reserve
+    rows = [["GPU memory (label)", f"{mem.gpu_memory_bytes / gib:.2f} GiB"]]
+    if mem.base is not None:
+        measured = "" if mem.base.known else ", assumed"
+        rows.append(
+            [
+                "CUDA total (driver keeps)",
+                f"{mem.base.cuda_total_bytes / gib:.2f} GiB ({mem.base.driver_reserved_bytes / gib:.2f} GiB{measured})",
+            ]
+        )
+    rows += [
+        [f"budget (x{mem.utilization:g})", f"{mem.budget_bytes / gib:.2f} GiB"],
+        ["weights per GPU", f"{mem.per_gpu_weights_bytes / gib:.2f} GiB"],
+        ["activation peak", f"{reserve.activation / gib:.2f} GiB"],
+        ["non-torch (NCCL, cuBLAS)", f"{reserve.non_torch / gib:.2f} GiB"],
+    ]
+    if reserve.cuda_graphs:
+        rows.append(["CUDA graphs", f"{reserve.cuda_graphs / gib:.2f} GiB"])
+    rows += [
+        ["KV cache per GPU", f"{mem.kv_cache_bytes / gib:.2f} GiB"],
+        ["KV cache tokens", f"{mem.kv_cache_tokens:,}"],
+        ["max model len", f"{mem.max_model_len:,}"],
+        ["concurrent full-length requests", f"{mem.concurrency:.1f}"],
+        [
+            "vLLM starts",
+            f"{mem.verdict_text} (margin {mem.margin_bytes / gib:+.1f} GiB, uncertainty ±{mem.uncertainty_bytes / gib:.1f} GiB)",
+        ],
+    ]
+    return rows
 
 
 def _indent(text: str, prefix: str = "  ") -> str:
@@ -295,7 +338,7 @@ def render_table(
         status = "fits the free GPUs now" if rec.fits_now else "fits capacity only, not the free GPUs now"
         workers = f", {rec.worker_replicas} worker(s) x {rec.worker_gpus} GPUs" if rec.worker_replicas else ""
         out.append(
-            f"Recommended: {rec.label} on {rec.pool}: {rec.node_count} pod(s), head {rec.head_gpus} GPUs{workers}; {status}"
+            f"Recommended: {rec.label} on {rec.pool}: {_pods(rec)}, head {rec.head_gpus} GPUs{workers}; {status}"
         )
         out.append(
             _indent(
@@ -310,36 +353,27 @@ def render_table(
             out.append(f"  note: {note}")
         if rec.memory is not None:
             mem = rec.memory
-            gib = 2**30
             out.append("")
             out.append(
                 _indent(
                     tabulate(
-                        [
-                            ["GPU memory", f"{mem.gpu_memory_bytes / gib:.1f} GiB"],
-                            [f"budget (x{mem.utilization:g})", f"{mem.budget_bytes / gib:.1f} GiB"],
-                            ["weights per GPU", f"{mem.per_gpu_weights_bytes / gib:.1f} GiB"],
-                            ["activation/runtime reserve", f"{mem.reserve_bytes / gib:.1f} GiB"],
-                            ["KV cache per GPU", f"{mem.kv_cache_bytes / gib:.1f} GiB"],
-                            ["KV cache tokens", f"{mem.kv_cache_tokens:,}"],
-                            ["max model len", f"{mem.max_model_len:,}"],
-                            ["concurrent full-length requests", f"{mem.concurrency:.1f}"],
-                        ],
+                        _memory_rows(mem),
                         headers=["MEMORY (per GPU)", ""],
                         tablefmt="plain",
                     )
                 )
             )
         out.append("")
-        out.append(f"Put this in the InferenceService (KServe {version.era.key} rules):")
-        snippet = render.to_yaml(isvc_snippet(rec, result.era, known_gpu_resources=known))
+        form = " (single-node form)" if rec.total_gpus == 1 and not result.era.pod_gpus_are_tp else ""
+        out.append(f"Put this in the InferenceService{form} (KServe {version.era.key} rules):")
+        snippet = render.to_yaml(plan_snippet(rec, result.era, known_gpu_resources=known))
         out.extend("  " + line for line in snippet.rstrip().splitlines())
     if result.alternatives:
         out.append("")
         out.append("Alternatives:")
         headers = ["#", "LAYOUT", "POOL", "PODS", "HEAD GPUS", "WORKERS", "FITS NOW"]
         if any(a.memory is not None for a in result.alternatives):
-            headers.append("KV TOKENS")
+            headers.extend(["KV TOKENS", "MEMORY"])
         headers.append("NOTES")
         out.append(
             _indent(

@@ -1,26 +1,47 @@
-"""Model facts from a Hugging Face ``config.json``: shapes, quantization, context length, parameters and
-weight bytes (pure; no I/O).
+"""Model facts from a Hugging Face ``config.json``: shapes, attention kinds, quantization, context length,
+parameters and weight bytes (pure; no I/O).
 
-The parameter formula uses the standard HF module shapes (the same logic as the "computed" figures of the
-model SOURCES notes): per layer q/k/v/o (+ biases, q/k-norm), the MLP or the experts and router, two
-RMSNorms; plus embeddings, lm_head unless tied, and the final norm. It reproduces the published
-``metadata.total_size`` of Llama-3.1-8B/70B and Mixtral-8x7B exactly.
-
-Weight bytes are per component: unquantized tensors at the checkpoint dtype, quantized linears at the
-quantization's bits plus its scales (FP8 block: fp32 scale per block; MXFP4: 4 bits + an 8-bit scale per
-32; AWQ/GPTQ: packed ints + fp16 scales and packed zeros per group). A ``model.safetensors.index.json``
-(its ``metadata.total_size``) overrides the computed total; the decoder layers are then scaled to match,
-so the per-GPU estimate follows the real checkpoint.
+Every field is read through :mod:`~kubectl_kserve_mn.model.config` (type, range, finite), so a bad config
+is refused in one line naming the file, the field and the value (exit 2). Weight bytes are computed per
+component (:mod:`~kubectl_kserve_mn.model.weights`); they reproduce the published ``metadata.total_size``
+of Llama-3.1-8B/70B and Mixtral-8x7B exactly. A ``model.safetensors.index.json`` (its
+``metadata.total_size``) overrides the computed total; the decoder layers are then scaled to match, so the
+per-GPU estimate follows the real checkpoint.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.inputs import BadInput, describe_value
+from kubectl_kserve_mn.model.config import (
+    MAX_BYTES,
+    MAX_CONTEXT,
+    MAX_EXPERTS,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_HIDDEN,
+    MAX_INTERMEDIATE,
+    MAX_LAYERS,
+    MAX_VOCAB,
+    MAX_WINDOW,
+    ConfigReader,
+)
+from kubectl_kserve_mn.model.quant import QuantInfo, quant_from, read_quantization
+from kubectl_kserve_mn.model.weights import (
+    LayerWeights,
+    MLAInfo,
+    Mxfp4Experts,
+    Shapes,
+    Tally,
+    VisionTower,
+    converted,
+    layer_tally,
+    linear_bytes,
+    vision_tower,
+)
 
 # Bytes per element of the checkpoint dtype (config ``torch_dtype`` / ``dtype``).
 DTYPE_BYTES: dict[str, int] = {
@@ -70,70 +91,15 @@ _MAX_LEN_KEYS = (
     "max_seq_length",
     "seq_len",
 )
+_EXPERT_KEYS = ("n_routed_experts", "num_local_experts", "num_experts")
+_TOPK_KEYS = ("num_experts_per_tok", "experts_per_token", "moe_topk")
+_SLIDING = "sliding_attention"
+_LAYER_TYPES = frozenset({_SLIDING, "full_attention"})
+# Vision towers whose MLP is gated (three matrices): Pixtral (Mistral3), Qwen2/2.5-VL, Llama-4.
+_GATED_VISION = frozenset({"pixtral", "qwen2_5_vl", "qwen2_vl", "llama4"})
 
 WeightBytesSource = Literal["safetensors-index", "computed"]
-
-
-@dataclass(frozen=True)
-class QuantInfo:
-    """A checkpoint's weight quantization, as far as layout and size are concerned."""
-
-    method: str  # quant_method: fp8, mxfp4, awq, gptq, compressed-tensors, modelopt, fbgemm_fp8, ...
-    bits: int | None = None  # weight bits (8 for FP8, 4 for MXFP4/AWQ/GPTQ int4); None when unknown
-    block_size: tuple[int, int] | None = None  # FP8 block (block_n, block_k), e.g. (128, 128)
-    group_size: int | None = None  # AWQ/GPTQ/compressed-tensors group size along the input dim
-    kv_cache_dtype: str | None = None  # "fp8" when the checkpoint configures an FP8 KV cache
-    quantizes_attention: bool = True  # False when the attention projections stay unquantized
-    experts_only: bool = False  # MXFP4 in gpt-oss quantizes the MoE experts only
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method}
-        if self.bits is not None:
-            out["bits"] = self.bits
-        if self.block_size is not None:
-            out["blockSize"] = list(self.block_size)
-        if self.group_size is not None:
-            out["groupSize"] = self.group_size
-        if self.kv_cache_dtype is not None:
-            out["kvCacheDtype"] = self.kv_cache_dtype
-        return out
-
-
-@dataclass(frozen=True)
-class MLAInfo:
-    """Multi-head latent attention (DeepSeek-V2/V3/R1, Kimi-K2): the KV cache holds one latent
-    of ``kv_lora_rank + qk_rope_head_dim`` per token and layer, not split by TP."""
-
-    kv_lora_rank: int
-    qk_rope_head_dim: int
-    qk_nope_head_dim: int
-    v_head_dim: int
-    q_lora_rank: int | None
-
-    @property
-    def latent_dim(self) -> int:
-        return self.kv_lora_rank + self.qk_rope_head_dim
-
-
-@dataclass(frozen=True)
-class LayerWeights:
-    """Loaded bytes of one decoder layer by how vLLM shards them."""
-
-    sharded: int  # split over TP (column/row-parallel linears, their biases)
-    replicated: int  # on every TP rank (norms, routers, MLA down-projections, row-parallel biases)
-    kv_proj: int  # K/V projections: split over TP down to one KV head per rank, then replicated
-    experts: int  # routed experts: a 1/TP slice of every expert, or whole experts under EP
-    moe: bool
-
-    def per_rank(self, tp: int, *, kv_heads: int, num_experts: int, expert_parallel: bool) -> int:
-        kv_share = self.kv_proj * max(1, kv_heads // tp) // kv_heads if kv_heads else 0
-        if expert_parallel and num_experts:
-            # determine_expert_map: E // EP each, the remainder on the last rank (the largest).
-            most = num_experts // tp + num_experts % tp
-            experts = self.experts * most // num_experts
-        else:
-            experts = self.experts // tp
-        return self.sharded // tp + self.replicated + kv_share + experts
+Family = Literal["dense", "moe", "multimodal"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +115,7 @@ class ModelFacts:
     intermediate_size: int  # the dense MLP's (config ``intermediate_size``)
     moe_intermediate_size: int | None  # per routed expert; None for dense models
     num_experts: int  # routed experts, 0 for dense models
+    experts_per_token: int  # top-k routing (0 for dense models)
     dense_mlp_layers: int  # layers with a dense MLP of ``intermediate_size``
     shared_expert_intermediate_size: int | None  # TP-sharded even under EP
     vocab_size: int
@@ -165,6 +132,15 @@ class ModelFacts:
     lm_head_bytes: int  # loaded bytes of lm_head on the last stage (the embedding itself when tied, PP=1)
     layers: tuple[LayerWeights, ...]
     supports_pp: bool
+    attention_windows: tuple[int | None, ...] = ()
+    """Per decoder layer: the sliding window in tokens, or None for full attention."""
+    vision: VisionTower | None = None
+
+    @property
+    def family(self) -> Family:
+        if self.vision is not None:
+            return "multimodal"
+        return "moe" if self.num_experts else "dense"
 
     @property
     def weights_dtype(self) -> str:
@@ -180,12 +156,15 @@ class ModelFacts:
             return f"{q.method} int{q.bits} g{q.group_size}"
         return q.method
 
+    def window(self, layer: int) -> int | None:
+        return self.attention_windows[layer] if self.attention_windows else None
+
     def kv_bytes_per_token(
         self, tensor_parallel: int = 1, layers: int | None = None, dtype_bytes: int = 2
     ) -> int:
-        """KV cache bytes per token on one GPU for ``layers`` layers (default all), vLLM's formula
-        (vllm/v1/kv_cache_interface.py): 2 x max(1, kv_heads // TP) x head_dim x dtype per layer,
-        or the MLA latent (not split by TP)."""
+        """KV cache bytes per token on one GPU for ``layers`` layers (default all), counting every layer
+        as full attention, vLLM's page formula (vllm/v1/kv_cache_interface.py): 2 x max(1, kv_heads // TP)
+        x head_dim x dtype per layer, or the MLA latent (not split by TP)."""
         count = self.num_layers if layers is None else layers
         if self.mla is not None:
             return count * self.mla.latent_dim * dtype_bytes
@@ -195,6 +174,7 @@ class ModelFacts:
         out: dict[str, Any] = {
             "name": self.name,
             "architecture": self.architecture,
+            "family": self.family,
             "parameters": self.parameters,
             "weightBytes": self.weight_bytes,
             "weightBytesSource": self.weight_bytes_source,
@@ -217,368 +197,270 @@ class ModelFacts:
             out["mla"] = {"kvLoraRank": self.mla.kv_lora_rank, "qkRopeHeadDim": self.mla.qk_rope_head_dim}
         if self.mtp_parameters:
             out["mtpParameters"] = self.mtp_parameters
+        windows = [w for w in self.attention_windows if w is not None]
+        if windows:
+            out["slidingWindowLayers"] = len(windows)
+            out["slidingWindow"] = max(windows)
+        if self.vision is not None:
+            out["visionParameters"] = self.vision.parameters
         return out
 
 
 # --- config reading -------------------------------------------------------------------------------
 
 
-def _int(cfg: Mapping[str, Any], key: str, name: str, default: int | None = None) -> int:
-    value = cfg.get(key)
-    if value is None:
-        if default is not None:
-            return default
-        raise InputError(f"config.json for {name}: missing {key}")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InputError(f"config.json for {name}: {key} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _opt_int(cfg: Mapping[str, Any], key: str, name: str) -> int | None:
-    return _int(cfg, key, name) if cfg.get(key) is not None else None
-
-
-def _first_int(cfg: Mapping[str, Any], keys: tuple[str, ...], name: str) -> int | None:
-    for key in keys:
-        if cfg.get(key) is not None:
-            return _int(cfg, key, name)
-    return None
-
-
-def parse_quantization(qcfg: Any, name: str) -> QuantInfo | None:
-    """QuantInfo from a ``quantization_config`` (or a ModelOpt ``hf_quant_config.json`` ``quantization``)."""
-    if qcfg is None:
-        return None
-    if not isinstance(qcfg, Mapping):
-        raise InputError(f"config.json for {name}: quantization_config must be an object")
-    if "quantization" in qcfg and isinstance(qcfg["quantization"], Mapping):  # hf_quant_config.json shape
-        qcfg = {"quant_method": "modelopt", **qcfg["quantization"]}
-    method = str(qcfg.get("quant_method") or ("modelopt" if "quant_algo" in qcfg else "unknown")).lower()
-    not_convert = [str(m) for m in qcfg.get("modules_to_not_convert") or qcfg.get("ignore") or []]
-    attention = not any("self_attn" in m for m in not_convert)
-    if method == "fp8":
-        block = qcfg.get("weight_block_size")
-        size = None
-        if isinstance(block, list) and len(block) == 2 and all(isinstance(b, int) and b > 0 for b in block):
-            size = (block[0], block[1])
-        return QuantInfo("fp8", bits=8, block_size=size, quantizes_attention=attention)
-    if method == "mxfp4":
-        return QuantInfo("mxfp4", bits=4, group_size=32, quantizes_attention=False, experts_only=True)
-    if method in ("awq", "gptq", "awq_marlin", "gptq_marlin"):
-        bits = qcfg.get("bits", qcfg.get("w_bit", 4))
-        group = qcfg.get("group_size", qcfg.get("q_group_size"))
-        return QuantInfo(
-            method,
-            bits=bits if isinstance(bits, int) else 4,
-            group_size=group if isinstance(group, int) and group > 0 else None,
-            quantizes_attention=attention,
+def _reader(config: Any, source: str | None, obj: str | None) -> ConfigReader:
+    if not isinstance(config, Mapping):
+        raise BadInput(f"{describe_value(config)} is not a JSON object", source=source, obj=obj)
+    text = config.get("text_config")
+    if text is not None and not isinstance(text, Mapping):
+        raise BadInput(
+            f"{describe_value(text)} is not an object", source=source, obj=obj, path=["text_config"]
         )
-    if method == "modelopt":
-        algo = str(qcfg.get("quant_algo") or "").upper()
-        kv = "fp8" if str(qcfg.get("kv_cache_quant_algo") or "").upper() == "FP8" else None
-        if algo == "NVFP4":
-            return QuantInfo("modelopt-nvfp4", bits=4, group_size=16, kv_cache_dtype=kv)
-        return QuantInfo(
-            "modelopt-fp8" if algo.startswith("FP8") else f"modelopt-{algo.lower()}", 8, kv_cache_dtype=kv
-        )
-    if method == "compressed-tensors":
-        return _compressed_tensors(qcfg)
-    if method == "fbgemm_fp8":
-        return QuantInfo("fbgemm_fp8", bits=8)
-    if method == "bitsandbytes":
-        return QuantInfo("bitsandbytes", bits=4 if qcfg.get("load_in_4bit") else 8)
-    return QuantInfo(method)
-
-
-def _compressed_tensors(qcfg: Mapping[str, Any]) -> QuantInfo:
-    kv_scheme = qcfg.get("kv_cache_scheme")
-    kv = "fp8" if isinstance(kv_scheme, Mapping) and kv_scheme.get("num_bits") == 8 else None
-    groups = qcfg.get("config_groups")
-    weights: Mapping[str, Any] = {}
-    if isinstance(groups, Mapping):
-        for group in groups.values():
-            if isinstance(group, Mapping) and isinstance(group.get("weights"), Mapping):
-                weights = group["weights"]
-                break
-    bits = weights.get("num_bits")
-    strategy = weights.get("strategy")
-    block = weights.get("block_structure")
-    block_size = None
-    if strategy == "block" and isinstance(block, list) and len(block) == 2:
-        block_size = (int(block[0]), int(block[1]))
-    group = weights.get("group_size") if strategy == "group" else None
-    return QuantInfo(
-        "compressed-tensors",
-        bits=bits if isinstance(bits, int) else None,
-        block_size=block_size,
-        group_size=group if isinstance(group, int) and group > 0 else None,
-        kv_cache_dtype=kv,
-    )
+    if isinstance(text, Mapping) and "num_hidden_layers" not in config:  # multimodal wrappers
+        return ConfigReader(((text, ("text_config",)), (config, ())), source, obj)
+    return ConfigReader(((config, ()),), source, obj)
 
 
 def derive_max_context(cfg: Mapping[str, Any]) -> int | None:
     """vLLM's derived max_model_len (vllm/config/model.py, _get_and_verify_max_len): the smallest of the
     length keys, scaled by the RoPE factor unless the rope type already accounts for it."""
-    lengths = [
-        cfg[k] for k in _MAX_LEN_KEYS if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool)
-    ]
+    return _max_context(ConfigReader.of(cfg, source=None, obj=None))
+
+
+def _max_context(r: ConfigReader) -> int | None:
+    lengths = [(r.integer(k, maximum=MAX_CONTEXT), k) for k in _MAX_LEN_KEYS if r.has(k)]
     if not lengths:
         return None
-    derived = float(min(lengths))
-    rope = cfg.get("rope_scaling")
-    if isinstance(rope, Mapping) and isinstance(rope.get("factor"), (int, float)):
-        rope_type = rope.get("rope_type", rope.get("type"))
+    smallest, _ = min(lengths)
+    derived = float(smallest)
+    rope = r.sub("rope_scaling")
+    factor = rope.number("factor", minimum=0, maximum=1e6) if rope is not None else None
+    if rope is not None and factor is not None:
+        rope_type = rope.raw("rope_type") or rope.raw("type")
         if rope_type not in ("su", "longrope", "llama3", "mrope", "default"):
-            if rope_type == "yarn" and isinstance(rope.get("original_max_position_embeddings"), int):
-                derived = float(rope["original_max_position_embeddings"])
-            derived *= float(rope["factor"])
-    return int(derived)
+            if rope_type == "yarn" and rope.has("original_max_position_embeddings"):
+                derived = float(rope.integer("original_max_position_embeddings", maximum=MAX_CONTEXT))
+            derived *= factor
+            if derived > MAX_CONTEXT:
+                raise rope.bad(
+                    rope.path("factor"),
+                    f"{describe_value(rope.raw('factor'))} makes the context {int(derived):,} tokens "
+                    f"(at most {MAX_CONTEXT:,})",
+                )
+    return max(1, int(derived))
 
 
-# --- weight bytes --------------------------------------------------------------------------------
+def _dtype(r: ConfigReader) -> str:
+    key = "torch_dtype" if r.has("torch_dtype") else "dtype"
+    raw = r.text(key) or "bfloat16"
+    dtype = raw.replace("torch.", "")
+    if dtype not in DTYPE_BYTES:
+        raise r.bad(
+            r.path(key), f"{describe_value(raw)} is an unknown torch_dtype (one of {', '.join(DTYPE_BYTES)})"
+        )
+    return dtype
 
 
-def _linear_bytes(out: int, inp: int, quant: QuantInfo | None, quantized: bool, dtype_bytes: int) -> int:
-    """Checkpoint bytes of one (out x in) linear weight."""
-    count = out * inp
-    if quant is None or not quantized or quant.bits is None:
-        return count * dtype_bytes
-    if quant.block_size is not None:  # FP8 block: e4m3 weights + an fp32 scale per block
-        bn, bk = quant.block_size
-        return count * quant.bits // 8 + math.ceil(out / bn) * math.ceil(inp / bk) * 4
-    if quant.method == "mxfp4":  # 4-bit e2m1 + an 8-bit e8m0 scale per 32 (4.25 bits/param)
-        return count // 2 + count // 32
-    if quant.method == "modelopt-nvfp4":  # 4-bit + an fp8 scale per 16
-        return count // 2 + count // 16
-    if quant.group_size is not None:  # packed ints + fp16 scale and packed zero per group
-        groups = math.ceil(inp / quant.group_size) * out
-        return count * quant.bits // 8 + groups * 2 + groups * quant.bits // 8
-    return count * quant.bits // 8 + out * 4  # per-channel (or per-tensor) scales
+def _windows(r: ConfigReader, layers: int, model_type: str) -> tuple[int | None, ...]:
+    """Sliding window per layer as vLLM's model classes read it: ``layer_types`` (gpt-oss, Gemma 3,
+    newer configs), else Gemma 2 (even layers) and Gemma 3 (all but every ``sliding_window_pattern``-th)."""
+    window = r.opt_integer("sliding_window", maximum=MAX_WINDOW)
+    types = r.strings("layer_types")
+    if types:
+        if len(types) != layers:
+            raise r.bad(
+                r.path("layer_types"), f"has {len(types)} entries for {layers} layers (num_hidden_layers)"
+            )
+        for index, kind in enumerate(types):
+            if kind == _SLIDING and window is None:
+                raise r.missing("sliding_window", f"layer_types[{index}] is {kind}")
+        return tuple(window if kind == _SLIDING else None for kind in types)
+    if window is None or not r.flag("use_sliding_window", default=True):
+        return ()
+    if model_type == "gemma2":
+        return tuple(window if i % 2 == 0 else None for i in range(layers))
+    if model_type in ("gemma3", "gemma3_text"):
+        pattern = r.integer("sliding_window_pattern", maximum=MAX_LAYERS, default=6)
+        return tuple(None if (i + 1) % pattern == 0 else window for i in range(layers))
+    return ()
 
 
-@dataclass
-class _Tally:
-    """Parameters and bytes of one layer, by sharding mode."""
-
-    params: int = 0
-    sharded: int = 0
-    replicated: int = 0
-    kv_proj: int = 0
-    experts: int = 0
-
-    def add(self, mode: str, params: int, nbytes: int) -> None:
-        self.params += params
-        setattr(self, mode, getattr(self, mode) + nbytes)
-
-
-@dataclass(frozen=True)
-class _Shapes:
-    h: int
-    nh: int
-    kv: int
-    hd: int
-    vocab: int
-    inter: int
-    moe_inter: int
-    experts: int
-    shared_inter: int | None
-    shared_gate: bool
-    mla: MLAInfo | None
-    qkv_bias: bool
-    o_bias: bool
-    qk_norm: bool
-    sinks: bool
-    expert_bias: bool
-    router_bias: bool
-    score_bias: bool
-
-
-def _layer_tally(s: _Shapes, moe: bool, quant: QuantInfo | None, dt: int) -> _Tally:
-    t = _Tally()
-    q_attn = quant is not None and quant.quantizes_attention and not quant.experts_only
-    q_mlp = quant is not None and not quant.experts_only
-
-    def lin(mode: str, out: int, inp: int, quantized: bool, mult: int = 1) -> None:
-        t.add(mode, out * inp * mult, _linear_bytes(out, inp, quant, quantized, dt) * mult)
-
-    def vec(mode: str, n: int) -> None:
-        t.add(mode, n, n * dt)
-
-    if s.mla is not None:
-        m = s.mla
-        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
-        if m.q_lora_rank:
-            lin("replicated", m.q_lora_rank, s.h, q_attn)  # q_a_proj (ReplicatedLinear)
-            vec("replicated", m.q_lora_rank)  # q_a_layernorm
-            lin("sharded", s.nh * qk_head, m.q_lora_rank, q_attn)  # q_b_proj
-        else:
-            lin("sharded", s.nh * qk_head, s.h, q_attn)
-        lin("replicated", m.kv_lora_rank + m.qk_rope_head_dim, s.h, q_attn)  # kv_a_proj_with_mqa
-        vec("replicated", m.kv_lora_rank)  # kv_a_layernorm
-        lin("sharded", s.nh * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, q_attn)  # kv_b_proj
-        lin("sharded", s.h, s.nh * m.v_head_dim, q_attn)  # o_proj
-    else:
-        lin("sharded", s.nh * s.hd, s.h, q_attn)
-        lin("kv_proj", 2 * s.kv * s.hd, s.h, q_attn)
-        lin("sharded", s.h, s.nh * s.hd, q_attn)
-        if s.qkv_bias:
-            vec("sharded", s.nh * s.hd)
-            vec("kv_proj", 2 * s.kv * s.hd)
-        if s.o_bias:
-            vec("replicated", s.h)  # a row-parallel bias is added once, held by every rank
-        if s.qk_norm:
-            vec("replicated", 2 * s.hd)
-        if s.sinks:
-            vec("sharded", s.nh)
-    vec("replicated", 2 * s.h)  # input_layernorm, post_attention_layernorm
-    if moe:
-        q_exp = quant is not None
-        lin("experts", 3 * s.moe_inter, s.h, q_exp, s.experts)  # gate, up, down of every routed expert
-        if s.expert_bias:  # gpt-oss: gate_up and down biases of every expert
-            vec("experts", s.experts * (2 * s.moe_inter + s.h))
-        lin("replicated", s.experts, s.h, False)  # router (never quantized in vLLM)
-        if s.router_bias:
-            vec("replicated", s.experts)
-        if s.score_bias:
-            vec("replicated", s.experts)  # e_score_correction_bias
-        if s.shared_inter:
-            lin("sharded", 3 * s.shared_inter, s.h, q_mlp)
-            if s.shared_gate:
-                lin("replicated", 1, s.h, False)
-    else:
-        lin("sharded", 3 * s.inter, s.h, q_mlp)
-    return t
-
-
-def _is_moe_layer(cfg: Mapping[str, Any], index: int, experts: int) -> bool:
+def _is_moe_layer(r: ConfigReader, index: int, experts: int, layers: int) -> bool:
     if not experts:
         return False
-    if "first_k_dense_replace" in cfg:  # DeepSeek / Kimi / GLM-4.5
-        freq = cfg.get("moe_layer_freq") or 1
-        return index >= int(cfg["first_k_dense_replace"] or 0) and index % int(freq) == 0
-    if "decoder_sparse_step" in cfg or "mlp_only_layers" in cfg:  # Qwen2-MoE / Qwen3-MoE
-        step = int(cfg.get("decoder_sparse_step") or 1)
-        return index not in (cfg.get("mlp_only_layers") or []) and (index + 1) % step == 0
+    if r.has("first_k_dense_replace"):  # DeepSeek / Kimi / GLM-4.5
+        first = r.integer("first_k_dense_replace", minimum=0, maximum=MAX_LAYERS)
+        freq = r.integer("moe_layer_freq", maximum=MAX_LAYERS, default=1)
+        return index >= first and index % freq == 0
+    if r.has("decoder_sparse_step") or r.has("mlp_only_layers"):  # Qwen2-MoE / Qwen3-MoE
+        step = r.integer("decoder_sparse_step", maximum=MAX_LAYERS, default=1)
+        dense = r.integers("mlp_only_layers", minimum=0, maximum=MAX_LAYERS)
+        return index not in dense and (index + 1) % step == 0
     return True
 
 
-def model_from_config(
-    config: Mapping[str, Any], name: str, *, index: Mapping[str, Any] | None = None
-) -> ModelFacts:
-    """ModelFacts from a config.json (and optionally a model.safetensors.index.json)."""
-    if not isinstance(config, Mapping):
-        raise InputError(f"config.json for {name}: expected a JSON object")
-    cfg: dict[str, Any] = dict(config)
-    text = cfg.get("text_config")
-    if "num_hidden_layers" not in cfg and isinstance(text, Mapping):  # multimodal wrappers
-        cfg = {**cfg, **text}
-    archs = cfg.get("architectures")
-    architecture = (
-        str(archs[0]) if isinstance(archs, list) and archs else str(cfg.get("model_type") or "unknown")
+def _vision(r: ConfigReader, text_hidden: int, dtype_bytes: int) -> VisionTower | None:
+    v = r.sub("vision_config")
+    if v is None:
+        return None
+    hidden = v.integer("hidden_size", maximum=MAX_HIDDEN, what="vision_config.hidden_size")
+    layers = v.first_integer(("num_hidden_layers", "depth"), maximum=MAX_LAYERS)
+    if layers is None:
+        raise v.missing("num_hidden_layers")
+    return vision_tower(
+        hidden=hidden,
+        intermediate=v.integer("intermediate_size", maximum=MAX_INTERMEDIATE, default=4 * hidden),
+        layers=layers,
+        patch=v.integer("patch_size", maximum=4096, default=14),
+        channels=v.integer("num_channels", maximum=64, default=3),
+        gated=(v.text("model_type") or "") in _GATED_VISION,
+        text_hidden=text_hidden,
+        merge=r.integer(
+            "spatial_merge_size", maximum=64, default=v.integer("spatial_merge_size", maximum=64, default=1)
+        ),
+        dtype_bytes=dtype_bytes,
     )
 
-    layers = _int(cfg, "num_hidden_layers", name)
-    heads = _int(cfg, "num_attention_heads", name)
-    hidden = _int(cfg, "hidden_size", name)
-    if layers == 0 or heads == 0 or hidden == 0:
-        raise InputError(
-            f"config.json for {name}: num_hidden_layers, num_attention_heads and hidden_size must be > 0"
-        )
-    kv_heads = _first_int(cfg, _KV_HEAD_KEYS, name) or heads
-    head_dim = _opt_int(cfg, "head_dim", name) or hidden // heads
-    vocab = _int(cfg, "vocab_size", name)
-    inter = _int(cfg, "intermediate_size", name, default=4 * hidden)
-    experts = _first_int(cfg, ("n_routed_experts", "num_local_experts", "num_experts"), name) or 0
-    moe_inter = (_opt_int(cfg, "moe_intermediate_size", name) or inter) if experts else None
-    tied = bool(cfg.get("tie_word_embeddings", False))
+
+def model_from_config(
+    config: Mapping[str, Any],
+    name: str,
+    *,
+    index: Mapping[str, Any] | None = None,
+    source: str | None = None,
+    obj: str | None = None,
+    hf_quant: Mapping[str, Any] | None = None,
+    hf_quant_origin: tuple[str | None, str | None] = (None, None),
+    index_origin: tuple[str | None, str | None] = (None, None),
+) -> ModelFacts:
+    """ModelFacts from a config.json (and optionally a model.safetensors.index.json and a ModelOpt
+    hf_quant_config.json). ``source`` and ``obj`` name the file (or Hugging Face id) and the object in
+    error messages (default: ``model NAME``); the ``*_origin`` pairs do the same for the other files."""
+    obj = obj or f"model {name}"
+    r = _reader(config, source, obj)
+    archs = r.strings("architectures")
+    architecture = archs[0] if archs else (r.text("model_type") or "unknown")
+    model_type = r.text("model_type") or ""
+
+    layers = r.integer("num_hidden_layers", maximum=MAX_LAYERS)
+    heads = r.integer("num_attention_heads", maximum=MAX_HEADS)
+    hidden = r.integer("hidden_size", maximum=MAX_HIDDEN)
+    vocab = r.integer("vocab_size", maximum=MAX_VOCAB)
+    inter = r.integer("intermediate_size", maximum=MAX_INTERMEDIATE, default=4 * hidden)
+    experts = r.first_integer(_EXPERT_KEYS, minimum=0, maximum=MAX_EXPERTS) or 0
+    topk = 0
+    if experts:
+        topk = r.first_integer(_TOPK_KEYS, maximum=experts) or min(2, experts)
+    moe_inter = (
+        (r.opt_integer("moe_intermediate_size", maximum=MAX_INTERMEDIATE) or inter) if experts else None
+    )
+    tied = r.flag("tie_word_embeddings")
 
     mla = None
-    if cfg.get("kv_lora_rank"):
+    if r.opt_integer("kv_lora_rank", minimum=0, maximum=MAX_HIDDEN):
         mla = MLAInfo(
-            kv_lora_rank=_int(cfg, "kv_lora_rank", name),
-            qk_rope_head_dim=_int(cfg, "qk_rope_head_dim", name),
-            qk_nope_head_dim=_int(cfg, "qk_nope_head_dim", name),
-            v_head_dim=_int(cfg, "v_head_dim", name),
-            q_lora_rank=_opt_int(cfg, "q_lora_rank", name),
+            kv_lora_rank=r.integer("kv_lora_rank", maximum=MAX_HIDDEN),
+            qk_rope_head_dim=r.integer("qk_rope_head_dim", maximum=MAX_HEAD_DIM),
+            qk_nope_head_dim=r.integer("qk_nope_head_dim", maximum=MAX_HEAD_DIM),
+            v_head_dim=r.integer("v_head_dim", maximum=MAX_HEAD_DIM),
+            q_lora_rank=r.opt_integer("q_lora_rank", minimum=0, maximum=MAX_HIDDEN) or None,
         )
-    shared_inter: int | None = None
-    if experts and cfg.get("n_shared_experts"):
-        shared_inter = _int(cfg, "n_shared_experts", name) * (moe_inter or inter)
-    elif experts and cfg.get("shared_expert_intermediate_size"):
-        shared_inter = _int(cfg, "shared_expert_intermediate_size", name)
+    kv_heads = r.first_integer(_KV_HEAD_KEYS, maximum=MAX_HEADS) or heads
+    if mla is None and kv_heads > heads:
+        key = next(k for k in _KV_HEAD_KEYS if r.has(k))
+        raise r.bad(r.path(key), f"{kv_heads} is more than num_attention_heads ({heads})")
+    head_dim = r.opt_integer("head_dim", maximum=MAX_HEAD_DIM) or hidden // heads
+    if head_dim < 1:
+        raise r.bad(
+            r.path("hidden_size"), f"{hidden} is smaller than num_attention_heads ({heads}): no head_dim"
+        )
 
-    dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "bfloat16").replace("torch.", "")
-    if dtype not in DTYPE_BYTES:
-        raise InputError(f"config.json for {name}: unknown torch_dtype {dtype!r}")
+    shared_inter: int | None = None
+    if experts and r.opt_integer("n_shared_experts", minimum=0, maximum=MAX_EXPERTS):
+        shared_inter = r.integer("n_shared_experts", maximum=MAX_EXPERTS) * (moe_inter or inter)
+    elif experts and r.opt_integer("shared_expert_intermediate_size", minimum=0, maximum=MAX_INTERMEDIATE):
+        shared_inter = r.integer("shared_expert_intermediate_size", maximum=MAX_INTERMEDIATE)
+
+    dtype = _dtype(r)
     ckpt_dt = DTYPE_BYTES[dtype]
     load_dt = min(ckpt_dt, 2)  # vLLM's dtype "auto" casts float32 checkpoints to 16-bit
-    quant = parse_quantization(cfg.get("quantization_config"), name)
+    quant = read_quantization(r, "quantization_config")
+    if quant is None and hf_quant is not None:
+        quant_source, quant_obj = hf_quant_origin
+        if not isinstance(hf_quant, Mapping):
+            raise BadInput(
+                f"{describe_value(hf_quant)} is not a JSON object", source=quant_source, obj=quant_obj
+            )
+        quant = quant_from(ConfigReader.of(hf_quant, source=quant_source, obj=quant_obj or obj))
 
-    model_type = str(cfg.get("model_type") or "")
     is_gpt_oss = model_type == "gpt_oss"
-    shapes = _Shapes(
+    attention_bias = r.flag("attention_bias")
+    shapes = Shapes(
         h=hidden,
         nh=heads,
         kv=kv_heads,
         hd=head_dim,
-        vocab=vocab,
         inter=inter,
         moe_inter=moe_inter or 0,
         experts=experts,
         shared_inter=shared_inter,
-        shared_gate=bool(shared_inter) and "shared_expert_intermediate_size" in cfg,
+        shared_gate=bool(shared_inter) and r.has("shared_expert_intermediate_size"),
         mla=mla,
-        qkv_bias=bool(cfg.get("attention_bias")) or model_type in ("qwen2", "qwen2_moe"),
-        o_bias=bool(cfg.get("attention_bias")) and mla is None,
-        qk_norm=model_type in ("qwen3", "qwen3_moe") or bool(cfg.get("use_qk_norm")),
+        qkv_bias=attention_bias or model_type in ("qwen2", "qwen2_moe"),
+        o_bias=attention_bias and mla is None,
+        qk_norm=model_type in ("qwen3", "qwen3_moe") or r.flag("use_qk_norm"),
         sinks=is_gpt_oss,
         expert_bias=is_gpt_oss,
         router_bias=is_gpt_oss,
-        score_bias=cfg.get("topk_method") == "noaux_tc",
+        score_bias=r.raw("topk_method") == "noaux_tc",
     )
 
-    moe_flags = [_is_moe_layer(cfg, i, experts) for i in range(layers)]
-    cache: dict[tuple[bool, int], _Tally] = {}
+    moe_flags = [_is_moe_layer(r, i, experts, layers) for i in range(layers)]
+    cache: dict[tuple[bool, Any, int], Tally] = {}
 
-    def tally(moe: bool, dt: int) -> _Tally:
-        if (moe, dt) not in cache:
-            cache[(moe, dt)] = _layer_tally(shapes, moe, quant, dt)
-        return cache[(moe, dt)]
-
-    def total(t: _Tally) -> int:
-        return t.sharded + t.replicated + t.kv_proj + t.experts
+    def tally(i: int, moe: bool, dt: int) -> Tally:
+        conv = converted(quant, i)
+        if (moe, conv, dt) not in cache:
+            cache[(moe, conv, dt)] = layer_tally(shapes, moe, quant, conv, dt)
+        return cache[(moe, conv, dt)]
 
     embed_params = vocab * hidden
     params = embed_params + (0 if tied else embed_params) + hidden
-    params += sum(tally(flag, ckpt_dt).params for flag in moe_flags)
-    layer_ckpt = sum(total(tally(flag, ckpt_dt)) for flag in moe_flags)
+    params += sum(tally(i, flag, ckpt_dt).params for i, flag in enumerate(moe_flags))
+    layer_ckpt = sum(tally(i, flag, ckpt_dt).total for i, flag in enumerate(moe_flags))
     ends_ckpt = (embed_params + (0 if tied else embed_params) + hidden) * ckpt_dt
+    vision = _vision(r, hidden, ckpt_dt)
+    if vision is not None:
+        params += vision.parameters
+        ends_ckpt += vision.bytes
 
     # DeepSeek-style MTP layers: a MoE decoder layer + enorm, hnorm, eh_proj, shared_head norm/head and
     # their own embed_tokens copy. In the checkpoint, loaded only for MTP speculative decoding.
-    mtp_layers = int(cfg.get("num_nextn_predict_layers") or 0) if mla is not None else 0
+    mtp_layers = (
+        (r.opt_integer("num_nextn_predict_layers", minimum=0, maximum=64) or 0) if mla is not None else 0
+    )
     mtp_params = 0
     mtp_bytes = 0
     if mtp_layers:
+        last = layers - 1
         # Unique parameters: the embed/head copies are duplicates (README_WEIGHTS: "MTP 11.5B unique").
-        mtp_params = mtp_layers * (tally(bool(experts), ckpt_dt).params + 3 * hidden + 2 * hidden * hidden)
-        eh_proj = _linear_bytes(
+        mtp_params = mtp_layers * (
+            tally(last, bool(experts), ckpt_dt).params + 3 * hidden + 2 * hidden * hidden
+        )
+        eh_proj = linear_bytes(
             hidden, 2 * hidden, quant, quant is not None and not quant.experts_only, ckpt_dt
         )
         mtp_bytes = mtp_layers * (
-            total(tally(bool(experts), ckpt_dt)) + eh_proj + (3 * hidden + 2 * embed_params) * ckpt_dt
+            tally(last, bool(experts), ckpt_dt).total + eh_proj + (3 * hidden + 2 * embed_params) * ckpt_dt
         )
     computed = layer_ckpt + ends_ckpt + mtp_bytes
 
     weight_bytes, scale = computed, 1.0
-    source: WeightBytesSource = "computed"
-    total_size = None
+    weight_source: WeightBytesSource = "computed"
     if index is not None:
-        meta = index.get("metadata") if isinstance(index, Mapping) else None
-        total_size = meta.get("total_size") if isinstance(meta, Mapping) else None
-        if not isinstance(total_size, (int, float)) or isinstance(total_size, bool) or total_size <= 0:
-            raise InputError(f"model.safetensors.index.json for {name}: missing metadata.total_size")
-        weight_bytes, source = int(total_size), "safetensors-index"
+        total_size = _index_total_size(index, *index_origin, default_obj=obj)
+        weight_bytes, weight_source = total_size, "safetensors-index"
         # Attribute the difference to the decoder layers (embeddings and lm_head sizes are exact).
         rest = weight_bytes - ends_ckpt
         base = layer_ckpt + mtp_bytes
@@ -587,19 +469,29 @@ def model_from_config(
     def scaled(n: int) -> int:
         return round(n * scale)
 
+    mxfp4 = (
+        Mxfp4Experts(experts, hidden, moe_inter or inter)
+        if quant is not None and quant.method == "mxfp4" and experts
+        else None
+    )
     layer_weights = tuple(
         LayerWeights(
-            sharded=scaled(tally(flag, load_dt).sharded),
-            replicated=scaled(tally(flag, load_dt).replicated),
-            kv_proj=scaled(tally(flag, load_dt).kv_proj),
-            experts=scaled(tally(flag, load_dt).experts),
+            sharded=scaled(tally(i, flag, load_dt).sharded),
+            replicated=scaled(tally(i, flag, load_dt).replicated),
+            kv_proj=scaled(tally(i, flag, load_dt).kv_proj),
+            experts=scaled(tally(i, flag, load_dt).experts),
             moe=flag,
+            mxfp4=mxfp4 if flag and converted(quant, i).experts else None,
         )
-        for flag in moe_flags
+        for i, flag in enumerate(moe_flags)
     )
-    max_context = derive_max_context(cfg)
+    max_context = _max_context(r)
     if max_context is None:
-        raise InputError(f"config.json for {name}: no max_position_embeddings (or another context length)")
+        raise r.missing("max_position_embeddings", "or another context length")
+    windows = _windows(r, layers, model_type)
+    loaded_vision = None
+    if vision is not None:
+        loaded_vision = VisionTower(vision.parameters, vision.parameters * load_dt)
     return ModelFacts(
         name=name,
         architecture=architecture,
@@ -612,6 +504,7 @@ def model_from_config(
         intermediate_size=inter,
         moe_intermediate_size=moe_inter,
         num_experts=experts,
+        experts_per_token=topk,
         dense_mlp_layers=moe_flags.count(False),
         shared_expert_intermediate_size=shared_inter,
         vocab_size=vocab,
@@ -623,9 +516,21 @@ def model_from_config(
         parameters=params,
         mtp_parameters=mtp_params,
         weight_bytes=weight_bytes,
-        weight_bytes_source=source,
+        weight_bytes_source=weight_source,
         embedding_bytes=embed_params * load_dt,
         lm_head_bytes=embed_params * load_dt,
         layers=layer_weights,
         supports_pp=architecture in PP_SUPPORTED_ARCHITECTURES,
+        attention_windows=windows if any(w is not None for w in windows) else (),
+        vision=loaded_vision,
     )
+
+
+def _index_total_size(index: Any, source: str | None, obj: str | None, *, default_obj: str) -> int:
+    if not isinstance(index, Mapping):
+        raise BadInput(f"{describe_value(index)} is not a JSON object", source=source, obj=obj or default_obj)
+    r = ConfigReader.of(index, source=source, obj=obj or default_obj)
+    meta = r.sub("metadata")
+    if meta is None:
+        raise r.missing("metadata", "metadata.total_size gives the checkpoint's bytes")
+    return meta.integer("total_size", maximum=MAX_BYTES)

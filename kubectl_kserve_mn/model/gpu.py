@@ -9,6 +9,7 @@ from kubectl_kserve_mn.errors import InputError
 
 MIB = 1 << 20
 GIB = 1 << 30
+MAX_GPU_MEMORY = 1 << 46  # 64 TiB per GPU: anything larger is not a GPU's memory
 
 NVIDIA_MEMORY_LABEL = "nvidia.com/gpu.memory"  # GFD: MiB of total device memory (NVML)
 AMD_VRAM_LABELS = ("amd.com/gpu.vram", "beta.amd.com/gpu.vram")  # AMD labeller: "<N>G", GiB rounded
@@ -34,7 +35,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]i?)B?\s*$", re.IGNORECASE)
 
 def _amd_gib(value: str) -> int | None:
     match = _AMD_VALUE.match(value)
-    return int(match.group(1)) * GIB if match and int(match.group(1)) > 0 else None
+    return int(match.group(1)) * GIB if match and 0 < int(match.group(1)) * GIB <= MAX_GPU_MEMORY else None
 
 
 def gpu_memory_from_labels(labels: Mapping[str, str]) -> int | None:
@@ -47,7 +48,7 @@ def gpu_memory_from_labels(labels: Mapping[str, str]) -> int | None:
     raw = labels.get(NVIDIA_MEMORY_LABEL)
     if raw is not None:
         text = str(raw).strip()
-        if text.isdigit() and int(text) > 0:
+        if text.isdigit() and 0 < int(text) * MIB <= MAX_GPU_MEMORY:
             return int(text) * MIB
     for key in AMD_VRAM_LABELS:
         raw = labels.get(key)
@@ -63,7 +64,9 @@ def gpu_memory_from_labels(labels: Mapping[str, str]) -> int | None:
 
 def parse_memory_size(text: str) -> int:
     """Bytes from a ``--gpu-memory`` value, with kubectl's units: ``80Gi`` / ``80GiB`` = 80 x 2^30,
-    ``81559Mi``, ``80G`` / ``80GB`` = 80 x 10^9. A unit is required: a bare number is ambiguous."""
+    ``81559Mi``, ``80G`` / ``80GB`` = 80 x 10^9. A unit is required: a bare number is ambiguous. Like the
+    ``nvidia.com/gpu.memory`` label it is the device's total (nvidia-smi's); the memory estimate takes off
+    what the driver keeps."""
     match = _SIZE.match(text or "")
     if not match:
         raise InputError(
@@ -74,4 +77,6 @@ def parse_memory_size(text: str) -> int:
     value = int(float(number) * _UNITS[unit.lower()])
     if value <= 0:
         raise InputError(f"invalid --gpu-memory {text!r}: must be positive")
+    if value > MAX_GPU_MEMORY:
+        raise InputError(f"invalid --gpu-memory {text!r}: more than 64Ti is not one GPU's memory")
     return value

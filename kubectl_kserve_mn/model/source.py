@@ -52,15 +52,15 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         raise InputError(
             f"{path}: malformed JSON (line {err.lineno}, column {err.colno}): {err.msg}"
         ) from err
+    except RecursionError as err:
+        raise InputError(f"{path}: malformed JSON: nested too deeply") from err
+    except (
+        ValueError
+    ) as err:  # an integer of more than 4,300 digits (sys.int_info.str_digits_check_threshold)
+        raise InputError(f"{path}: malformed JSON: {str(err).splitlines()[0]}") from err
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
     return data
-
-
-def _with_hf_quant(config: dict[str, Any], hf_quant: dict[str, Any] | None) -> dict[str, Any]:
-    if hf_quant is None or config.get("quantization_config") is not None:
-        return config
-    return {**config, "quantization_config": hf_quant}
 
 
 def _load_directory(path: Path, name: str) -> ModelFacts:
@@ -68,9 +68,18 @@ def _load_directory(path: Path, name: str) -> ModelFacts:
     if not config_path.is_file():
         raise InputError(f"{path}: no {CONFIG_FILE} in this model directory")
     config = _read_json(config_path, CONFIG_FILE)
-    index = _read_json(path / INDEX_FILE, INDEX_FILE) if (path / INDEX_FILE).is_file() else None
-    hf_quant = _read_json(path / HF_QUANT_FILE, HF_QUANT_FILE) if (path / HF_QUANT_FILE).is_file() else None
-    return model_from_config(_with_hf_quant(config, hf_quant), name, index=index)
+    index_path, quant_path = path / INDEX_FILE, path / HF_QUANT_FILE
+    index = _read_json(index_path, INDEX_FILE) if index_path.is_file() else None
+    hf_quant = _read_json(quant_path, HF_QUANT_FILE) if quant_path.is_file() else None
+    return model_from_config(
+        config,
+        name,
+        index=index,
+        source=str(config_path),
+        hf_quant=hf_quant,
+        hf_quant_origin=(str(quant_path), f"model {name}"),
+        index_origin=(str(index_path), f"model {name}"),
+    )
 
 
 def load_model(spec: str, *, offline: bool | None = None) -> ModelFacts:
@@ -86,7 +95,7 @@ def load_model(spec: str, *, offline: bool | None = None) -> ModelFacts:
         return _load_directory(path, path.resolve().name)
     if path.is_file():
         name = path.resolve().parent.name if path.name == CONFIG_FILE else path.stem
-        return model_from_config(_read_json(path, CONFIG_FILE), name)
+        return model_from_config(_read_json(path, CONFIG_FILE), name, source=spec)
     if spec.startswith((".", "/", "~")) or spec.endswith(".json"):
         raise InputError(f"--model {spec}: no such file or directory")
     if not _HF_ID.match(spec):
@@ -176,5 +185,12 @@ def _load_hub(spec: str, *, offline: bool | None) -> ModelFacts:
         except Exception:  # absent (single-file or non-ModelOpt checkpoints) or unreachable: computed instead
             optional[filename] = None
     return model_from_config(
-        _with_hf_quant(config, optional[HF_QUANT_FILE]), repo_id, index=optional[INDEX_FILE]
+        config,
+        repo_id,
+        index=optional[INDEX_FILE],
+        source=spec,
+        obj=CONFIG_FILE,
+        hf_quant=optional[HF_QUANT_FILE],
+        hf_quant_origin=(spec, HF_QUANT_FILE),
+        index_origin=(spec, INDEX_FILE),
     )
