@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import Node, Pod
+from kubectl_kserve_mn.interconnect import NodeLinks, PoolInterconnect, node_links, pool_interconnect
 from kubectl_kserve_mn.model.gpu import NVIDIA_MEMORY_LABEL, gpu_memory_from_labels
 
 KSERVE_GPU_RESOURCES: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu", "intel.com/gpu", "habana.ai/gaudi")
@@ -88,6 +90,8 @@ class NodeGpus:
     hard_taints: tuple[str, ...] = ()
     """NoSchedule/NoExecute taints a GPU pod does not tolerate by default."""
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    links: NodeLinks = field(default_factory=NodeLinks)
+    """NVLink clique and RDMA, from the node's labels and extended resources (interconnect.py)."""
 
     @property
     def schedulable(self) -> bool:
@@ -130,6 +134,7 @@ class NodeGpus:
             "shared": self.shared,
             "mig": self.mig,
             "taints": list(self.taints),
+            "interconnect": self.links.to_json(),
         }
 
 
@@ -156,6 +161,13 @@ class Pool:
     def placeable(self) -> bool:
         return bool(self.nodes) and not self.shared and not self.mig and self.gpus_per_node > 0
 
+    @cached_property
+    def interconnect(self) -> PoolInterconnect:
+        """NVLink cliques, RDMA and NVLink inside the node, over the schedulable nodes. Cliques are an
+        attribute of each node, not a pool of their own: pipeline stages may cross cliques freely, and only
+        a layout whose tensor parallelism spans pods needs one clique (the planner places it so)."""
+        return pool_interconnect(self.nodes, self.product)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -169,6 +181,7 @@ class Pool:
             "freeGpus": self.free_gpus,
             "shared": self.shared,
             "mig": self.mig,
+            "interconnect": self.interconnect.to_json(),
         }
 
 
@@ -264,6 +277,7 @@ def _node_gpus(node: Node, resource: str, requested: int, known_resources: Seque
         taints=tuple(t.text for t in node.taints),
         hard_taints=hard,
         labels=labels,
+        links=node_links(labels, node.allocatable),
     )
 
 

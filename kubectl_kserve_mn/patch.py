@@ -32,6 +32,7 @@ import yaml
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
+from kubectl_kserve_mn.interconnect import CLIQUE_LABEL
 from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.admission import (
     AUTOSCALER_CLASS_ANNOTATION,
@@ -633,6 +634,8 @@ def plan_fix(
         sizes_edits(edit, layout.pipeline_parallel_size, layout.tensor_parallel_size, summary)
         if _gpus_counted(runtime, era):
             _gpu_edits(edit, ctx, layout, runtime)
+        if layout.cross_node_tp and layout.nvlink_clique is not None:
+            _clique_edits(edit, layout.nvlink_clique)
     if _gpus_counted(runtime, era) and layout is not None:
         _gpu_type_annotation(edit, layout.gpu_resource, known)
 
@@ -726,6 +729,16 @@ def _gpu_edits(edit: _Editor, ctx: _Context, layout: Layout, runtime: Mapping[st
             [{"name": worker_name, "resources": block}],
             worker_summary.replace("(workerSpec.containers[0])", f"(new workerSpec container {worker_name})"),
         )
+
+
+def _clique_edits(edit: _Editor, clique: str) -> None:
+    """Tensor parallelism across pods is planned inside one NVLink clique: pin head and workers there."""
+    summary = (
+        f"nodeSelector {CLIQUE_LABEL}: {clique} on the head and the workers: their tensor parallelism spans "
+        "pods, which is NVLink-fast only inside one clique (the pods also need IMEX channel access)"
+    )
+    edit.set(("spec", "predictor", "nodeSelector", CLIQUE_LABEL), clique, summary)
+    edit.set((*_WORKER_SPEC, "nodeSelector", CLIQUE_LABEL), clique, summary)
 
 
 def _gpu_type_annotation(edit: _Editor, resource: str, known: Sequence[str]) -> None:

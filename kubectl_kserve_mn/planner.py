@@ -5,7 +5,10 @@ Policy (vLLM's guidance, docs/serving/parallelism_scaling.md: TP = GPUs per pod,
 - fewest pods first; the user's wish wins when it works ("prefer what the user specified");
 - v0.15.0: PP >= 2 and every pod gets exactly TP GPUs (KServe overwrites GPU requests);
 - v0.15.1+: head and worker GPU requests are always set explicitly, never left to KServe's
-  one-GPU-per-pod default; TP across pods (Ray) is listed, and recommended only when asked for;
+  one-GPU-per-pod default; TP across pods (Ray) is listed, and recommended only when asked for or
+  when its pods fit inside one NVLink clique (``nvidia.com/gpu.clique``, GB200 NVL72 and the like):
+  there the clique, not the node, is the NVLink domain, so TP may span its pods and fewer pipeline
+  stages are preferred (interconnect.py says where each signal comes from);
 - a layout that fits the nodes' capacity but not the GPUs free right now says so.
 Pure functions: the inputs are an :class:`~kubectl_kserve_mn.inventory.Inventory`, an
 :class:`~kubectl_kserve_mn.kserve.eras.Era` and optional model facts.
@@ -18,13 +21,26 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kubectl_kserve_mn.errors import InputError
-from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES, Inventory, NodeGpus, Pool
+from kubectl_kserve_mn.interconnect import CLIQUE_LABEL, layout_notes
+from kubectl_kserve_mn.inventory import KSERVE_GPU_RESOURCES, Inventory, Pool
 from kubectl_kserve_mn.kserve.eras import Era
+from kubectl_kserve_mn.placement import Placement, place_layout, place_pods
 
 if TYPE_CHECKING:
     from kubectl_kserve_mn.model import MemoryEstimate, ModelFacts
 
-HEAD = "head"
+__all__ = [
+    "Layout",
+    "MemoryOptions",
+    "Placement",
+    "PlanRequest",
+    "PlanResult",
+    "Rejection",
+    "gpu_resources_block",
+    "isvc_snippet",
+    "place_pods",
+    "plan",
+]
 
 GPU_RESOURCE_TYPES_ANNOTATION = "serving.kserve.io/gpu-resource-types"
 
@@ -67,16 +83,6 @@ class PlanRequest:
 
 
 @dataclass(frozen=True)
-class Placement:
-    pod: str
-    node: str
-    gpus: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"pod": self.pod, "node": self.node, "gpus": self.gpus}
-
-
-@dataclass(frozen=True)
 class Layout:
     pool: str
     gpu_resource: str
@@ -93,6 +99,10 @@ class Layout:
     matches_wish: bool = False
     notes: tuple[str, ...] = ()
     memory: MemoryEstimate | None = None
+    nvlink_clique: str | None = None
+    """The NVLink clique holding every pod (None: the pods span cliques, or the nodes have none)."""
+    interconnect: tuple[str, ...] = ()
+    """What carries the layout's traffic between pods: NVLink clique, RDMA, TCP (interconnect.py)."""
 
     @property
     def total_gpus(self) -> int:
@@ -131,6 +141,8 @@ class Layout:
             "crossNodeTensorParallel": self.cross_node_tp,
             "matchesRequest": self.matches_wish,
             "notes": list(self.notes),
+            "nvlinkClique": self.nvlink_clique,
+            "interconnect": list(self.interconnect),
         }
         if self.memory is not None:
             data["memory"] = self.memory.to_json()
@@ -163,49 +175,32 @@ class PlanResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# Placement
-
-
-def place_pods(pod_gpus: Sequence[int], nodes: Sequence[NodeGpus], *, use_free: bool) -> list[str] | None:
-    """Put each pod (its GPU count) on one node without over-committing any node.
-
-    Best-fit decreasing: the biggest pod first, onto the node with the least room that still
-    holds it, so pods pack onto as few nodes as possible. Only nodes that can host whole GPUs
-    are used. Returns the node name per pod (input order), or None when they do not all fit.
-    """
-    room = {n.name: (min(n.free, n.physical) if use_free else n.physical) for n in nodes if n.placeable}
-    order = sorted(range(len(pod_gpus)), key=lambda i: (-pod_gpus[i], i))
-    chosen: list[str | None] = [None] * len(pod_gpus)
-    for index in order:
-        need = pod_gpus[index]
-        best: str | None = None
-        for name, left in room.items():
-            if left >= need and (best is None or left < room[best]):
-                best = name
-        if best is None:
-            return None
-        room[best] -= need
-        chosen[index] = best
-    return [name for name in chosen if name is not None]
-
-
-def _pod_names(count: int) -> list[str]:
-    return [HEAD] + [f"worker-{i}" for i in range(count - 1)]
+# Placement (the rules are in placement.py)
 
 
 def _placed(layout: Layout, pool: Pool) -> Layout:
-    gpus = layout.pod_gpus
-    now = place_pods(gpus, pool.nodes, use_free=True)
-    capacity = now or place_pods(gpus, pool.nodes, use_free=False)
-    nodes = now or capacity
-    placement = (
-        tuple(
-            Placement(pod, node, g) for pod, node, g in zip(_pod_names(len(gpus)), nodes, gpus, strict=True)
-        )
-        if nodes
-        else ()
+    where = place_layout(layout.pod_gpus, pool.nodes, one_clique=layout.cross_node_tp)
+    return replace(
+        layout,
+        placement=where.placement,
+        fits_now=where.fits_now,
+        fits_capacity=where.fits_capacity,
+        nvlink_clique=where.clique,
     )
-    return replace(layout, placement=placement, fits_now=now is not None, fits_capacity=capacity is not None)
+
+
+def _interconnect(layout: Layout, pool: Pool) -> tuple[str, ...]:
+    by_name = {n.name: n for n in pool.nodes}
+    return layout_notes(
+        cross_node_tp=layout.cross_node_tp,
+        pods=layout.node_count,
+        tensor_parallel=layout.tensor_parallel_size,
+        placed=[by_name[p.node] for p in layout.placement],
+        pool=pool.nodes,
+        clique=layout.nvlink_clique,
+        link=pool.interconnect.gpu_link,
+        product=pool.product,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,11 +249,6 @@ def _notes(layout: Layout, pool: Pool, request: PlanRequest) -> tuple[str, ...]:
     elif layout.node_count == 1:
         notes.append(
             "one pod holds the whole model: a single-node InferenceService (no workerSpec) would do as well"
-        )
-    if layout.cross_node_tp:
-        notes.append(
-            f"tensor parallelism spans {layout.node_count} pods: needs a fast interconnect "
-            "(InfiniBand/RoCE with GPUDirect RDMA); without one prefer pipeline stages"
         )
     if layout.fits_capacity and not layout.fits_now:
         notes.append(
@@ -346,13 +336,22 @@ def _candidates_for_total(
     return layouts, rejected
 
 
-def _rank_key(layout: Layout, request: PlanRequest) -> tuple[Any, ...]:
-    cross_penalty = 0 if request.allow_cross_node_tp else int(layout.cross_node_tp)
+def _rank_key(
+    layout: Layout, request: PlanRequest, clique_pools: frozenset[str] = frozenset()
+) -> tuple[Any, ...]:
+    """Sort key, best first. ``clique_pools``: the pools whose nodes carry NVLink cliques."""
+    # Tensor parallelism across pods is penalised unless its pods sit in one NVLink clique (or the user
+    # vouches for the interconnect with --allow-cross-node-tp).
+    cross_penalty = (
+        0 if request.allow_cross_node_tp else int(layout.cross_node_tp and layout.nvlink_clique is None)
+    )
+    in_cliques = layout.pool in clique_pools
     kv = -(layout.memory.kv_cache_tokens if layout.memory is not None else 0)
     # A layout vLLM may refuse ("tight": within the estimate's uncertainty) comes after every one that fits.
     tight = layout.memory is not None and not layout.memory.fits
     if request.model is not None and request.wanted_total is None:
-        # Model-driven sizing: fewest nodes, then pods, then GPUs, then the larger KV cache.
+        # Model-driven sizing: fewest nodes, then pods, then GPUs, then (in an NVLink clique) fewer
+        # pipeline stages, then the larger KV cache.
         return (
             not layout.fits_now,
             tight,
@@ -360,10 +359,11 @@ def _rank_key(layout: Layout, request: PlanRequest) -> tuple[Any, ...]:
             layout.hosts,
             layout.node_count,
             layout.total_gpus,
+            layout.pipeline_parallel_size if in_cliques else 0,
             kv,
         )
     # Cross-node TP comes after the wish: TP=16 on 8-GPU nodes is corrected to PP=2 x TP=8 unless
-    # --allow-cross-node-tp says the interconnect is good enough.
+    # --allow-cross-node-tp says the interconnect is good enough, or one NVLink clique holds the pods.
     return (
         not layout.fits_now,
         tight,
@@ -371,7 +371,7 @@ def _rank_key(layout: Layout, request: PlanRequest) -> tuple[Any, ...]:
         not layout.matches_wish,
         layout.node_count,
         layout.hosts,
-        layout.pipeline_parallel_size if request.allow_cross_node_tp else 0,
+        layout.pipeline_parallel_size if request.allow_cross_node_tp or in_cliques else 0,
         kv,
     )
 
@@ -388,8 +388,15 @@ def _model_totals(pool: Pool, era: Era, request: PlanRequest) -> tuple[list[int]
     totals: set[int] = set()
     rejected: list[Rejection] = []
     tps = list(range(1, pool.gpus_per_node + 1))
-    if request.allow_cross_node_tp and era.cross_node_tensor_parallel:
-        tps += [pool.gpus_per_node * k for k in range(2, len(pool.nodes) + 1)]
+    if era.cross_node_tensor_parallel:
+        # TP across pods: over the whole pool when asked for, else as far as one NVLink clique reaches.
+        cliques = pool.interconnect.cliques
+        reach = (
+            len(pool.nodes)
+            if request.allow_cross_node_tp
+            else max((len(c.nodes) for c in cliques), default=1)
+        )
+        tps += [pool.gpus_per_node * k for k in range(2, reach + 1)]
     from kubectl_kserve_mn.model import layout_violations
 
     for tp in tps:
@@ -498,8 +505,13 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
                     placed.tensor_parallel_size,
                 )
                 placed = replace(placed, matches_wish=matches)
-                layouts.append(replace(placed, notes=_notes(placed, pool, request)))
-    layouts.sort(key=lambda layout: _rank_key(layout, request))
+                layouts.append(
+                    replace(
+                        placed, notes=_notes(placed, pool, request), interconnect=_interconnect(placed, pool)
+                    )
+                )
+    clique_pools = frozenset(p.name for p in pools if p.placeable and p.interconnect.cliques)
+    layouts.sort(key=lambda layout: _rank_key(layout, request, clique_pools))
     rejected = _tidy_rejections(rejected)
     recommendation = layouts[0] if layouts else None
     if recommendation is not None and not recommendation.fits_now:
@@ -511,17 +523,18 @@ def plan(inventory: Inventory, era: Era, request: PlanRequest) -> PlanResult:
     if recommendation is not None and wish is not None and not recommendation.matches_wish:
         warnings.append(
             f"the requested PP={wish[0]} x TP={wish[1]} was changed to {recommendation.label}: "
-            + _why_not_wish(wish, recommendation, rejected, layouts)
+            + _why_not_wish(wish, recommendation, rejected, layouts, clique_pools)
         )
     if recommendation is not None and recommendation.fits_now:
         better = [
             x
             for x in layouts
             if not x.fits_now
-            and _rank_key(replace(x, fits_now=True), request) < _rank_key(recommendation, request)
+            and _rank_key(replace(x, fits_now=True), request, clique_pools)
+            < _rank_key(recommendation, request, clique_pools)
         ]
         if better:
-            best = min(better, key=lambda x: _rank_key(replace(x, fits_now=True), request))
+            best = min(better, key=lambda x: _rank_key(replace(x, fits_now=True), request, clique_pools))
             warnings.append(
                 f"{best.label} on {best.pool} ({best.node_count} pods) would be preferred but fits only the "
                 f"nodes' capacity, not the GPUs free right now; {recommendation.label} fits now"
@@ -555,14 +568,21 @@ def _pods_text(layout: Layout) -> str:
 
 
 def _why_not_wish(
-    wish: tuple[int, int], recommendation: Layout, rejected: Sequence[Rejection], layouts: Sequence[Layout]
+    wish: tuple[int, int],
+    recommendation: Layout,
+    rejected: Sequence[Rejection],
+    layouts: Sequence[Layout],
+    clique_pools: frozenset[str] = frozenset(),
 ) -> str:
     """Why the user's PP x TP is not the recommendation, preferring the reason in the chosen pool."""
     label = f"PP={wish[0]} x TP={wish[1]}"
     same_pool = [x for x in layouts if x.label == label and x.pool == recommendation.pool]
     for layout in same_pool:
-        if layout.cross_node_tp:
-            return "it spreads tensor parallelism across pods (use --allow-cross-node-tp to prefer it)"
+        if layout.cross_node_tp and layout.nvlink_clique is None:
+            where = " and no NVLink clique holds them all" if layout.pool in clique_pools else ""
+            return (
+                f"it spreads tensor parallelism across pods{where} (use --allow-cross-node-tp to prefer it)"
+            )
         if not layout.fits_now:
             return "it does not fit the GPUs free right now"
     for rejection in sorted(rejected, key=lambda r: r.pool != recommendation.pool):
@@ -619,13 +639,19 @@ def isvc_snippet(
 
     v0.15.0 sets every pod's GPUs to TP itself, so only the sizes go in. From v0.15.1 the head and
     worker GPU requests decide the pod count (RAY_NODE_COUNT = ceil(TP*PP / worker GPUs)), so both
-    are always written explicitly.
+    are always written explicitly. Tensor parallelism across pods inside an NVLink clique pins the
+    head and the workers to that clique (``nodeSelector`` on the predictor and the workerSpec, fields of
+    their pod specs).
     """
     worker_spec: dict[str, Any] = {
         "pipelineParallelSize": layout.pipeline_parallel_size,
         "tensorParallelSize": layout.tensor_parallel_size,
     }
     predictor: dict[str, Any] = {}
+    if layout.cross_node_tp and layout.nvlink_clique is not None:
+        # Tensor parallelism across pods is only fast inside the clique the plan chose: pin head and workers.
+        predictor["nodeSelector"] = {CLIQUE_LABEL: layout.nvlink_clique}
+        worker_spec["nodeSelector"] = {CLIQUE_LABEL: layout.nvlink_clique}
     if not era.pod_gpus_are_tp:
         predictor["model"] = {"resources": gpu_resources_block(layout.gpu_resource, layout.head_gpus)}
         worker_spec["containers"] = [

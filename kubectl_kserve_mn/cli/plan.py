@@ -231,7 +231,7 @@ def _layout_row(rank: int | str, layout: Layout) -> list[Any]:
     if layout.memory is not None:
         row.append(f"{layout.memory.kv_cache_tokens:,}")
         row.append(layout.memory.verdict_text)
-    row.append("; ".join(layout.notes) or "")
+    row.append("; ".join((*layout.interconnect, *layout.notes)) or "")
     return row
 
 
@@ -273,6 +273,41 @@ def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
+def _interconnect_table(result: PlanResult) -> str:
+    """Per pool, what links its GPUs: inside a node (the product), NVLink cliques, RDMA (interconnect.py)."""
+    rows = []
+    for pool in result.pools:
+        links = pool.interconnect
+        rows.append([pool.name, links.link_text(), links.clique_text(), links.rdma_text()])
+    return tabulate(rows, headers=["POOL", "GPU LINK IN NODE", "NVLINK CLIQUES", "RDMA"], tablefmt="plain")
+
+
+def _nodes_table(inventory: Inventory) -> str:
+    """The nodes, with their clique and RDMA columns when any node has one."""
+    nodes = inventory.nodes
+    cliques = any(n.links.clique for n in nodes)
+    rdma = any(n.links.rdma for n in nodes)
+    headers = ["NODE", "GPU", "ALLOCATABLE", "REQUESTED", "FREE", "STATUS", "TAINTS"]
+    headers += ["CLIQUE"] * cliques + ["RDMA"] * rdma
+    rows = []
+    for n in nodes:
+        row: list[Any] = [
+            n.name,
+            n.product or n.gpu_resource,
+            n.allocatable,
+            n.requested,
+            n.free,
+            n.status,
+            ",".join(n.taints) or "-",
+        ]
+        if cliques:
+            row.append(n.links.clique or "-")
+        if rdma:
+            row.append(",".join(n.links.rdma_resources) or ("label" if n.links.rdma_labels else "-"))
+        rows.append(row)
+    return tabulate(rows, headers=headers, tablefmt="plain")
+
+
 def render_table(
     result: PlanResult, version: KServeVersion, inventory: Inventory, *, wide: bool, known: tuple[str, ...]
 ) -> str:
@@ -307,26 +342,11 @@ def render_table(
             )
         )
         out.append("")
+        out.append(_interconnect_table(result))
+        out.append("")
     nodes = inventory.nodes
     if wide or len(nodes) <= 8:
-        out.append(
-            tabulate(
-                [
-                    [
-                        n.name,
-                        n.product or n.gpu_resource,
-                        n.allocatable,
-                        n.requested,
-                        n.free,
-                        n.status,
-                        ",".join(n.taints) or "-",
-                    ]
-                    for n in nodes
-                ],
-                headers=["NODE", "GPU", "ALLOCATABLE", "REQUESTED", "FREE", "STATUS", "TAINTS"],
-                tablefmt="plain",
-            )
-        )
+        out.append(_nodes_table(inventory))
         out.append("")
     elif nodes:
         out.append(f"{len(nodes)} GPU nodes (use -o wide to list them)")
@@ -349,6 +369,8 @@ def render_table(
                 )
             )
         )
+        for note in rec.interconnect:
+            out.append(f"  interconnect: {note}")
         for note in rec.notes:
             out.append(f"  note: {note}")
         if rec.memory is not None:

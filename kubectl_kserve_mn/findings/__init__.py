@@ -34,6 +34,10 @@ gpu-resource-unknown        error     a GPU resource KServe does not know withou
                                       when the annotation covers it but the controller's arithmetic
                                       still ignores it)
 pods-pending                error     existing pods Pending with FailedScheduling events about GPUs
+tp-spans-interconnect       warning   tensor parallelism spans pods that can land in different NVLink
+                            / info    cliques, or (no cliques) on nodes without RDMA, or that do not
+                                      request the nodes' RDMA device resource (info when the nodes carry
+                                      no Node Feature Discovery labels, so RDMA is unknown)
 model-unreadable            error     the model named by --model or the ``kserve-mn/model`` annotation
                                       cannot be loaded (only that item fails, not the run)
 model-memory-unknown        info      a model is given but the GPU memory per GPU is not known (no
@@ -47,6 +51,7 @@ model-*                     error     vLLM's rules for the model at the controll
 Extra finding sources append through :func:`add_findings` or ``extra_findings``.
 """
 
+from kubectl_kserve_mn.findings.interconnect import TP_SPANS_INTERCONNECT, interconnect_findings
 from kubectl_kserve_mn.findings.isvc import check_inferenceservice, check_runtime
 from kubectl_kserve_mn.findings.model import model_findings, vllm_arg
 from kubectl_kserve_mn.findings.report import (
@@ -75,6 +80,7 @@ __all__ = [
     "MODEL_MEMORY_UNKNOWN",
     "MODEL_UNREADABLE",
     "SEVERITIES",
+    "TP_SPANS_INTERCONNECT",
     "WARNING",
     "Finding",
     "ItemReport",
@@ -85,6 +91,7 @@ __all__ = [
     "check_runtime",
     "fix_command",
     "has_errors",
+    "interconnect_findings",
     "model_findings",
     "offline_plan_command",
     "pending_pod_findings",

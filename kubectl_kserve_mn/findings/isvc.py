@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.findings.interconnect import interconnect_findings
 from kubectl_kserve_mn.findings.model import model_findings, unreadable_model
 from kubectl_kserve_mn.findings.report import (
     ERROR,
@@ -23,6 +24,7 @@ from kubectl_kserve_mn.findings.report import (
 )
 from kubectl_kserve_mn.findings.schedulability import pending_pod_findings, schedulability_findings
 from kubectl_kserve_mn.inputs.k8s import Event, Pod
+from kubectl_kserve_mn.interconnect import is_rdma_resource
 from kubectl_kserve_mn.kserve.admission import (
     BASIC_RESOURCES,
     DEPLOYMENT_MODE_ANNOTATION,
@@ -193,6 +195,8 @@ def _gpu_resource_findings(
         resources = dict_of(container.get("resources"))
         names = {str(n) for sec in ("limits", "requests") for n in dict_of(resources.get(sec))}
         for name in sorted(n for n in names if n not in BASIC_RESOURCES and n not in known):
+            if name in annotated and is_rdma_resource(name):
+                continue  # an RDMA device, not a GPU: the annotation is all the webhook needs
             if name in annotated:
                 how = (
                     "KServe v0.15.0's controller splits the annotation on ',' and falls back to nvidia.com/gpu"
@@ -215,8 +219,12 @@ def _gpu_resource_findings(
                         ERROR,
                         f"{role} uses {name}, a resource KServe does not know (built-in: {', '.join(known)}); "
                         "the webhooks reject it unless it is declared",
-                        f"annotate with {GPU_TYPES_ANNOTATION}: '[\"{name}\"]' and add it to the configmap "
-                        "customGPUResourceTypeList",
+                        f"annotate with {GPU_TYPES_ANNOTATION}: '[\"{name}\"]'"
+                        + (
+                            " (an RDMA device is not a GPU: leave it out of customGPUResourceTypeList)"
+                            if is_rdma_resource(name)
+                            else " and add it to the configmap customGPUResourceTypeList"
+                        ),
                     )
                 )
     return findings
@@ -475,6 +483,13 @@ def check_inferenceservice(
     if over is not None:
         findings.append(over)
     findings += schedule
+    if (
+        nodes is not None
+        and layout.error is None
+        and choice.error is None
+        and not any(f.severity == ERROR for f in schedule)
+    ):
+        findings += interconnect_findings(isvc, choice.runtime, layout, nodes)
     if existing:
         findings += pending_pod_findings(pods, events, findings)
     estimate: MemoryEstimate | None = None

@@ -36,6 +36,12 @@ def _own_pod(pod: Pod, name: str, namespace: str | None) -> bool:
     return pod.labels.get(ISVC_LABEL) == name and (namespace is None or pod.namespace == namespace)
 
 
+def other_pods(pods: Sequence[Pod], isvc: Mapping[str, Any]) -> list[Pod]:
+    """The pods that are not the InferenceService's own: what holds GPUs it cannot use."""
+    name, namespace = name_of(isvc), namespace_of(isvc)
+    return [p for p in pods if not _own_pod(p, name, namespace)]
+
+
 def pod_selectors(
     isvc: Mapping[str, Any], runtime: Mapping[str, Any] | None
 ) -> tuple[dict[str, str], dict[str, str]]:
