@@ -8,8 +8,10 @@ wrong with them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,6 +47,10 @@ def plan_pods(name: str) -> tuple[str, ...]:
         "--pods-file",
         str(BAD / name),
     )
+
+
+def check_file(name: str, *extra: str) -> tuple[str, ...]:
+    return ("check", "-f", str(BAD / name), "--kserve-version", "v0.16.0", *extra)
 
 
 def plan_flag(*flags: str) -> tuple[str, ...]:
@@ -192,6 +198,64 @@ CASES = [
         2,
         "--pods-file needs --nodes-file",
     ),
+    # -- InferenceServices in check -f: what the API server would refuse is refused, never "skipped"
+    Case("check -f an empty file", check_file("empty.yaml"), 2, "empty.yaml: holds no Kubernetes objects"),
+    Case(
+        "workerSpec a list",
+        check_file("isvc-workerspec-list.yaml"),
+        2,
+        'InferenceService team-a/llama: spec.predictor.workerSpec: a list: the API server would refuse it: Invalid value: "array": spec.predictor.workerSpec in body must be of type object: "array"',
+    ),
+    Case(
+        "spec a string",
+        check_file("isvc-spec-string.yaml"),
+        2,
+        'InferenceService team-a/llama: spec: "predictor": the API server would refuse it',
+    ),
+    Case(
+        "predictor null",
+        check_file("isvc-predictor-null.yaml"),
+        2,
+        "spec.predictor: null: the API server would refuse it: Required value",
+    ),
+    Case(
+        "no name",
+        check_file("isvc-no-name.yaml"),
+        2,
+        "InferenceService #1: metadata.name: missing: the API server would refuse it",
+    ),
+    Case(
+        "unserved apiVersion",
+        check_file("isvc-v1alpha1.yaml"),
+        2,
+        'no matches for kind "InferenceService" in version "serving.kserve.io/v1alpha1"',
+    ),
+    Case(
+        "TP a string",
+        check_file("isvc-tp-string.yaml"),
+        2,
+        'spec.predictor.workerSpec.tensorParallelSize: "eight": the API server would refuse it',
+    ),
+    Case("TP -2", check_file("isvc-tp-negative.yaml"), 1, ""),
+    Case("TP misspelt", check_file("isvc-tp-typo.yaml"), 1, ""),
+    Case(
+        "duplicate InferenceService",
+        check_file("isvc-duplicate.yaml"),
+        2,
+        "InferenceService team-a/llama: defined twice",
+    ),
+    Case(
+        "-n contradicts the file",
+        check_file("isvc-tp-negative.yaml", "-n", "other"),
+        2,
+        'the namespace from the provided object "team-a" does not match the namespace "other"',
+    ),
+    Case(
+        "canary workerSpec on v0.20",
+        ("check", "-f", str(BAD / "isvc-canary-workerspec.yaml"), "--kserve-version", "v0.20.0"),
+        1,
+        "",
+    ),
     # -- flags
     Case("--kserve-version 0.15", plan_flag("--kserve-version", "0.15"), 2, "'0.15' is not a KServe release"),
     Case(
@@ -251,6 +315,37 @@ def test_the_table_covers_every_file_of_the_bad_inputs_directory() -> None:
     used = {Path(arg).name for case in CASES for arg in case.argv if arg.startswith(str(BAD))}
     files = {p.name for p in BAD.iterdir()}
     assert files <= used, f"files no case uses: {sorted(files - used)}"
+
+
+def _check_json(*argv: str) -> dict[str, Any]:
+    result = run((*argv, "-o", "json"))
+    assert result.exit_code == 1, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_a_negative_tp_is_an_admission_error_with_nothing_derived_from_it() -> None:
+    (item,) = _check_json(*check_file("isvc-tp-negative.yaml"))["items"]
+    assert item["admission"]["allowed"] is False
+    assert "TensorParallelSize cannot be less than 1(-2)" in item["admission"]["message"]
+    assert item["layout"] is None
+    assert [f["code"] for f in item["findings"]] == ["admission-rejected"]
+
+
+def test_a_misspelt_field_is_an_error_finding_not_a_silent_pass() -> None:
+    (item,) = _check_json(*check_file("isvc-tp-typo.yaml"))["items"]
+    unknown = [f for f in item["findings"] if f["code"] == "unknown-field"]
+    assert unknown and unknown[0]["severity"] == "error"
+    assert "spec.predictor.workerSpec.tensorParalelSize" in unknown[0]["message"]
+
+
+def test_a_canary_with_workerspec_is_checked_and_rejected_by_v020() -> None:
+    (item,) = _check_json(
+        "check", "-f", str(BAD / "isvc-canary-workerspec.yaml"), "--kserve-version", "v0.20.0"
+    )["items"]
+    assert item["admission"]["message"] == (
+        'canary "next" must not set workerSpec (multi-node is not yet supported for canary)'
+    )
 
 
 def test_node_selector_commas_mean_several_pairs_as_in_kubectl() -> None:

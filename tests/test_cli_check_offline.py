@@ -243,7 +243,12 @@ def test_non_multinode_isvc_is_skipped_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "single.yaml"
     path.write_text(
         yaml.safe_dump(
-            {"kind": "InferenceService", "metadata": {"name": "s"}, "spec": {"predictor": {"model": {}}}}
+            {
+                "apiVersion": "serving.kserve.io/v1beta1",
+                "kind": "InferenceService",
+                "metadata": {"name": "s"},
+                "spec": {"predictor": {"model": {"modelFormat": {"name": "huggingface"}}}},
+            }
         )
     )
     code, doc, _ = run_json("-f", str(path), "--kserve-version", "v0.16.0")

@@ -22,10 +22,13 @@ from kubectl_kserve_mn.errors import (
     NotFoundError,
 )
 from kubectl_kserve_mn.findings import (
+    ERROR,
     ISVC_LABEL,
+    Finding,
     ItemReport,
     ModelInput,
     NodeView,
+    add_findings,
     check_inferenceservice,
     check_runtime,
     fix_command,
@@ -43,6 +46,7 @@ from kubectl_kserve_mn.inputs.k8s import (
     read_nodes_file,
     read_pods_file,
 )
+from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_object
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
     CLUSTER_SERVING_RUNTIME,
@@ -169,12 +173,23 @@ def offline(
     runtimes: list[dict[str, Any]] = []
     ignored: dict[str, int] = {}
     seen: dict[tuple[str, str | None, str], SourcedObject] = {}
+    api_rejections: dict[int, str] = {}
+    unknown: dict[int, list[Finding]] = {}
+    not_checked = 0
     for item in objects:
         kind = str(item.obj.get("kind"))
         if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME):
             ignored[kind] = ignored.get(kind, 0) + 1
             continue
         obj = _with_namespace(item, kind, conn.namespace)
+        # The input boundary: the API server's own checks against this KServe's CRD. Malformed (exit 2)
+        # raises here; values it would reject become the object's admission verdict.
+        judged = validate_object(obj, source=item.source, kserve_version=version, position=item.index)
+        if judged.rejected:
+            api_rejections[id(obj)] = judged.api_message
+        if judged.unknown_fields:
+            unknown[id(obj)] = [unknown_field_finding(judged)]
+        not_checked += len(judged.not_checked)
         key = (kind, meta(obj).get("namespace"), str(meta(obj).get("name")))
         if key in seen:
             first = seen[key]
@@ -186,6 +201,11 @@ def offline(
         seen[key] = item
         origin[id(obj)] = None if item.source == "<stdin>" else Path(item.source).parent
         (isvcs if kind == "InferenceService" else runtimes).append(obj)
+    if not_checked:
+        run.notes.append(
+            f"{not_checked} CEL validation rule(s) of the CRDs (x-kubernetes-validations) apply to these objects "
+            "and were not evaluated"
+        )
     if ignored:
         run.notes.append(
             "ignored objects of other kinds: "
@@ -234,6 +254,8 @@ def offline(
             nodes=view,
             offline=True,
             model=models.for_isvc(isvc, origin.get(id(isvc))),
+            api_rejection=api_rejections.get(id(isvc)),
+            extra_findings=unknown.get(id(isvc), ()),
         )
         run.reports.append(report)
         fix = fix_command(report.name, report.namespace)
@@ -251,10 +273,25 @@ def offline(
             f"{version.era.key} ships (pass your copy with -f if it differs)"
         )
     for rt in checked_runtimes:
-        run.reports.append(check_runtime(rt, version))
+        report = check_runtime(rt, version, api_rejection=api_rejections.get(id(rt)))
+        run.reports.append(add_findings(report, unknown.get(id(rt), ())))
     if not run.reports:
         run.notes.append("no multi-node InferenceService or runtime found in the files")
     return run
+
+
+def unknown_field_finding(judged: ObjectCheck) -> Finding:
+    """Fields the CRD does not have: ``kubectl apply`` refuses the object (strict field validation is its
+    default since Kubernetes 1.27), and with ``--validate=warn|ignore`` the API server drops them, so the
+    setting a typo meant (``tensorParalelSize``) silently has no effect. Either way it is not what was meant."""
+    fields = ", ".join(v.field for v in judged.unknown_fields)
+    return Finding(
+        "unknown-field",
+        ERROR,
+        f"unknown field(s) {fields}: `kubectl apply` refuses the object ({judged.strict_message}); with "
+        "--validate=false the API server drops them and they have no effect",
+        "correct the spelling or remove the field(s)",
+    )
 
 
 def _with_namespace(item: SourcedObject, kind: str, flag_namespace: str | None) -> dict[str, Any]:

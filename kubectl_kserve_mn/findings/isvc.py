@@ -350,6 +350,7 @@ def check_inferenceservice(
     offline: bool = False,
     extra_findings: Iterable[Finding] = (),
     model: ModelInput | None = None,
+    api_rejection: str | None = None,
 ) -> ItemReport:
     """Admission, layout and findings for one multi-node InferenceService.
 
@@ -358,13 +359,19 @@ def check_inferenceservice(
     fails); ``pods``/``events`` are its pods and its namespace's FailedScheduling events.
     ``offline``: runtimes come from files, so a missing runtime is only a warning.
     ``model``: check the model's vLLM rules and memory at the controller's layout.
+    ``api_rejection``: the API server's refusal from the CRD schema (a value out of its bounds), which comes
+    before any webhook.
     """
     era = kv.era
     name, namespace = name_of(isvc), namespace_of(isvc)
     facts = model.facts if model is not None else None
     if model is not None and facts is None:
         extra_findings = (unreadable_model(model), *extra_findings)
-    admission = admit_inferenceservice(isvc, era, custom_gpu_types=custom_gpu_types)
+    admission = (
+        Admission(False, api_rejection)
+        if api_rejection
+        else admit_inferenceservice(isvc, era, custom_gpu_types=custom_gpu_types)
+    )
     findings = _admission_findings(isvc, admission, kv, existing=existing, custom_gpu_types=custom_gpu_types)
     if not era.multinode:
         findings.append(
@@ -512,13 +519,18 @@ def check_inferenceservice(
 
 
 def check_runtime(
-    runtime: Mapping[str, Any], kv: KServeVersion, *, existing: Mapping[str, Any] | None = None
+    runtime: Mapping[str, Any],
+    kv: KServeVersion,
+    *,
+    existing: Mapping[str, Any] | None = None,
+    api_rejection: str | None = None,
 ) -> ItemReport:
-    """Admission of a ServingRuntime / ClusterServingRuntime (``existing``: the stored object, on update)."""
+    """Admission of a ServingRuntime / ClusterServingRuntime (``existing``: the stored object, on update;
+    ``api_rejection``: the API server's refusal from the CRD schema, before the webhook)."""
     kind = str(runtime.get("kind") or "ServingRuntime")
     name = name_of(runtime)
     namespace = namespace_of(runtime) if kind == "ServingRuntime" else None
-    admission = admit_runtime(runtime, kv.era, existing)
+    admission = Admission(False, api_rejection) if api_rejection else admit_runtime(runtime, kv.era, existing)
     findings: list[Finding] = []
     if not admission.allowed:
         if existing is not None:
