@@ -38,6 +38,7 @@ from kubectl_kserve_mn.findings import (
 from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
 from kubectl_kserve_mn.inputs.documents import SourcedObject
 from kubectl_kserve_mn.inputs.k8s import (
+    API,
     Event,
     Pod,
     events_from_dicts,
@@ -372,6 +373,10 @@ def online(
         runtimes.extend(cluster.list_clusterservingruntimes())
     except ClusterError as err:
         run.warnings.append(f"cannot read ClusterServingRuntimes: {err.message}")
+    # The same boundary as for files: the core never sees a wrong type, even from a cluster whose CRD
+    # differs from the one this KServe release ships.
+    for obj in [*multinode, *runtimes]:
+        validate_object(obj, source=API, kserve_version=version)
     custom = cluster.read_multinode_config()
     view = _node_view(cluster, run, nodes_file, pods_file, gpu_resource)
     pods_by_isvc, events_by_ns = _isvc_pods_and_events(
