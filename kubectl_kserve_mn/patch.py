@@ -29,7 +29,7 @@ from typing import Any, TypeAlias
 
 import yaml
 
-from kubectl_kserve_mn import planner
+from kubectl_kserve_mn import planner, snippet
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
 from kubectl_kserve_mn.interconnect import CLIQUE_LABEL
@@ -486,7 +486,7 @@ def _with_gpus(
     if isinstance(containers, list) and containers and isinstance(containers[0], dict):
         _set_gpus(edit, (*_WORKER_SPEC, "containers", 0), resource, worker, "", containers[0])
     else:
-        block = planner.gpu_resources_block(resource, worker)
+        block = snippet.gpu_resources_block(resource, worker)
         edit.set((*_WORKER_SPEC, "containers"), [{"name": worker_name, "resources": block}], "")
     return trial
 
@@ -723,7 +723,7 @@ def _gpu_edits(edit: _Editor, ctx: _Context, layout: Layout, runtime: Mapping[st
     if isinstance(first, dict):
         _set_gpus(edit, (*_WORKER_SPEC, "containers", 0), resource, worker, worker_summary, first)
     else:
-        block = planner.gpu_resources_block(resource, worker)
+        block = snippet.gpu_resources_block(resource, worker)
         edit.set(
             (*_WORKER_SPEC, "containers"),
             [{"name": worker_name, "resources": block}],

@@ -31,7 +31,8 @@ from kubectl_kserve_mn.model import (
     layout_violations,
     memory_violations,
 )
-from kubectl_kserve_mn.planner import MemoryOptions, Placement, Rejection, gpu_resources_block, place_pods
+from kubectl_kserve_mn.planner import MemoryOptions, Placement, Rejection, place_pods
+from kubectl_kserve_mn.snippet import gpu_resources_block
 
 MAIN_CONTAINER = "main"
 _MAX_TOTAL = 1 << 16

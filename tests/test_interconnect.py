@@ -19,7 +19,8 @@ from kubectl_kserve_mn.kserve.admission import admit_inferenceservice
 from kubectl_kserve_mn.kserve.controller import compute_layout
 from kubectl_kserve_mn.kserve.eras import era_for, from_flag, parse_version
 from kubectl_kserve_mn.kserve.runtimes import merge_container
-from kubectl_kserve_mn.planner import PlanRequest, isvc_snippet, place_pods, plan
+from kubectl_kserve_mn.planner import PlanRequest, place_pods, plan
+from kubectl_kserve_mn.snippet import isvc_snippet
 from tests.fixture_files import kserve_runtime, load_kind
 from tests.nodes import gpu_node, gpu_pod, inventory_of, node_view
 

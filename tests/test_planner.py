@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.kserve.eras import era_for, parse_version
-from kubectl_kserve_mn.planner import Layout, PlanRequest, isvc_snippet, place_pods, plan
+from kubectl_kserve_mn.planner import Layout, PlanRequest, place_pods, plan
+from kubectl_kserve_mn.snippet import isvc_snippet
 from tests.fixture_files import load_kind
 from tests.nodes import gpu_node, gpu_pod, inventory_of
 

@@ -32,7 +32,8 @@ from kubectl_kserve_mn.cli.sources import (
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from kubectl_kserve_mn.inventory import Inventory, build_inventory
 from kubectl_kserve_mn.kserve.eras import KServeVersion
-from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, PlanResult, plan_snippet
+from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, PlanResult
+from kubectl_kserve_mn.snippet import plan_snippet
 
 
 @dataclass
