@@ -32,7 +32,7 @@ def _no_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any, **__: Any) -> None:
         raise AssertionError("check -f tried to reach a cluster")
 
-    monkeypatch.setattr("kubectl_kserve_mn.cli.check.connect", refuse)
+    monkeypatch.setattr("kubectl_kserve_mn.cli.check_gather.connect", refuse)
 
 
 def isvc(
