@@ -34,6 +34,9 @@ gpu-resource-unknown        error     a GPU resource KServe does not know withou
                                       when the annotation covers it but the controller's arithmetic
                                       still ignores it)
 pods-pending                error     existing pods Pending with FailedScheduling events about GPUs
+rollout-needs-gpus          warning   a rollout is under way (pods of an older ``isvc.generation``) and the
+                            / error   new pods do not fit next to the old ones (error when the old pods stop
+                                      serving meanwhile: Recreate, or a shrinking worker set)
 model-unreadable            error     the model named by --model or the ``kserve-mn/model`` annotation
                                       cannot be loaded (only that item fails, not the run)
 model-memory-unknown        info      a model is given but the GPU memory per GPU is not known (no

@@ -21,6 +21,7 @@ from kubectl_kserve_mn.findings.report import (
     name_of,
     namespace_of,
 )
+from kubectl_kserve_mn.findings.rollout import rollout_findings
 from kubectl_kserve_mn.findings.schedulability import pending_pod_findings, schedulability_findings
 from kubectl_kserve_mn.inputs.k8s import Event, Pod
 from kubectl_kserve_mn.kserve.admission import (
@@ -475,6 +476,11 @@ def check_inferenceservice(
     if over is not None:
         findings.append(over)
     findings += schedule
+    rollout = None
+    if existing and layout.error is None and choice.error is None:
+        rollout, rolling = rollout_findings(isvc, layout, pods, nodes)
+        if not any(f.severity == ERROR for f in schedule):  # else the new pods never fit, rollout or not
+            findings += rolling
     if existing:
         findings += pending_pod_findings(pods, events, findings)
     estimate: MemoryEstimate | None = None
@@ -493,6 +499,7 @@ def check_inferenceservice(
         runtime_label,
         model=facts,
         memory=estimate,
+        rollout=rollout,
     )
 
 

@@ -11,6 +11,7 @@ from kubectl_kserve_mn.inputs.k8s import Node, Pod
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.eras import KServeVersion
+from kubectl_kserve_mn.kserve.rollout import RolloutPlan
 from kubectl_kserve_mn.model import MemoryEstimate, ModelFacts
 
 ERROR = "error"
@@ -92,6 +93,8 @@ class ItemReport:
     model: ModelFacts | None = None
     memory: MemoryEstimate | None = None
     """The per-GPU memory estimate of the model at the controller's layout (None: not computed)."""
+    rollout: RolloutPlan | None = None
+    """A rollout under way (pods of an older generation): what the new pods need next to the old ones."""
 
     @property
     def errors(self) -> int:
@@ -111,6 +114,7 @@ class ItemReport:
             "layout": None if self.layout is None else self._layout_json(),
             "model": None if self.model is None else self.model.to_json(),
             "findings": [f.to_json() for f in self.findings],
+            "rollout": None if self.rollout is None else self.rollout.to_json(),
         }
 
     def _layout_json(self) -> dict[str, Any]:
