@@ -280,3 +280,14 @@ def test_update_rollout_takes_the_strategy_from_the_new_object() -> None:
     assert (
         rollout.plan_update_rollout(obj, None, from_flag("v0.14.1").era, inventory_of(TWO_NODES), []) is None
     )
+
+
+def test_many_new_pods_are_named_by_count() -> None:
+    pods = [rollout.NewPod("head", GPU, 1, None)]
+    pods += [rollout.NewPod(f"worker-{i}", GPU, 1, "gpu-a" if i < 7 else None) for i in range(15)]
+    assert (
+        rollout.placement_text(pods) == "head 1 -> Pending, 7 workers x 1 -> gpu-a, 8 workers x 1 -> Pending"
+    )
+    assert rollout.pod_names([p for p in pods if p.node is None]) == "head and 8 workers"
+    assert rollout.pod_names(pods[:2]) == "head, worker-0"
+    assert rollout.placement_text(pods[:2]) == "head 1 -> Pending, worker-0 1 -> gpu-a"

@@ -30,7 +30,7 @@ from kubectl_kserve_mn.cli.sources import (
 )
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.kserve.rollout import RolloutPlan, own_pods
+from kubectl_kserve_mn.kserve.rollout import RolloutPlan, own_pods, placement_text, pod_names
 from kubectl_kserve_mn.model.source import model_spec_from_isvc
 from kubectl_kserve_mn.planner import MemoryOptions
 
@@ -223,10 +223,11 @@ def fix_command(
     if not yes:
         if not stdin_is_tty():
             _emit(plan, plan.after, output, rolls, applied=False)
+            recreate_hint = rolls is not None and not rolls.recreate and not undo
             why = (
                 "the new pods do not fit next to the old ones (see the rollout lines); re-run with "
-                + ("--rollout=recreate, or " if rolls is not None and not rolls.recreate and not undo else "")
-                + "with --yes to apply anyway"
+                + ("--rollout=recreate, or with " if recreate_hint else "")
+                + "--yes to apply anyway"
                 if blocked
                 else "re-run with --yes to apply"
             )
@@ -274,7 +275,7 @@ def _emit(
 def _question(where: str, rolls: RolloutPlan | None) -> str:
     if rolls is None or rolls.fits:
         return f"Apply this change to {where}?"
-    pending = ", ".join(p.pod for p in rolls.pending) or "some new pods"
+    pending = pod_names(rolls.pending) or "some new pods"
     primary = rolls.primary
     short = (
         f" ({primary.extra_gpus} {primary.gpu_resource} needed on top of what it holds, {primary.free_gpus} free)"
@@ -292,9 +293,7 @@ def _rollout_lines(rolls: RolloutPlan, recreate: RolloutPlan | None, *, undo: bo
     """What the change's rollout needs and what will happen, for the ``rollout:`` lines on stderr."""
     lines = [f"{rolls.strategy} needs {rolls.gpu_text()}"]
     if rolls.placement_known and rolls.placement:
-        lines.append(
-            "new pods: " + ", ".join(f"{p.pod} {p.gpus} -> {p.node or 'Pending'}" for p in rolls.placement)
-        )
+        lines.append("new pods: " + placement_text(rolls.placement))
     lines.append(rolls.outcome)
     if recreate is not None and not undo:
         outcome = (

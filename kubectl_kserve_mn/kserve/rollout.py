@@ -307,7 +307,7 @@ class RolloutPlan:
             "rolls back"
         )
         pending = self.pending
-        names = ", ".join(p.pod for p in pending) if pending else "some of the new pods"
+        names = pod_names(pending) if pending else "some of the new pods"
         down = self.downtime
         if self.fits:
             if down is None:
@@ -337,6 +337,32 @@ class RolloutPlan:
             "outcome": self.outcome,
             "source": self.source,
         }
+
+
+def pod_names(pods: Sequence[NewPod]) -> str:
+    """``head, worker-0`` for a few pods, ``head and 15 workers`` for many."""
+    if len(pods) <= 3:
+        return ", ".join(p.pod for p in pods)
+    workers = sum(1 for p in pods if p.pod != HEAD)
+    head = "head and " if len(pods) > workers else ""
+    return f"{head}{workers} workers"
+
+
+def placement_text(pods: Sequence[NewPod]) -> str:
+    """``head 8 -> gpu-b, worker-0 8 -> Pending``; workers of one size on one node are counted:
+    ``head 1 -> Pending, 15 workers x 1 -> Pending``."""
+    parts = [f"{p.pod} {p.gpus} -> {p.node or 'Pending'}" for p in pods if p.pod == HEAD]
+    groups: dict[tuple[int, str | None], list[NewPod]] = {}
+    for pod in pods:
+        if pod.pod != HEAD:
+            groups.setdefault((pod.gpus, pod.node), []).append(pod)
+    for (gpus, node), members in groups.items():
+        where = node or "Pending"
+        one = len(members) == 1
+        parts.append(
+            f"{members[0].pod} {gpus} -> {where}" if one else f"{len(members)} workers x {gpus} -> {where}"
+        )
+    return ", ".join(parts)
 
 
 # --- the computation -------------------------------------------------------------------------------------
