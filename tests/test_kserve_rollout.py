@@ -291,3 +291,14 @@ def test_many_new_pods_are_named_by_count() -> None:
     assert rollout.pod_names([p for p in pods if p.node is None]) == "head and 8 workers"
     assert rollout.pod_names(pods[:2]) == "head, worker-0"
     assert rollout.placement_text(pods[:2]) == "head 1 -> Pending, worker-0 1 -> gpu-a"
+
+
+def test_released_gives_the_pods_gpus_back_on_nodes_and_pools() -> None:
+    pods = seed_pods()
+    inventory = inventory_of(TWO_NODES, pods)
+    assert [n.free for n in inventory.nodes] == [0, 0]
+    current = rollout.running_pods(pods_from_dicts(pods))
+    back = rollout.released(inventory, [p for p in current if p.node == "gpu-b"])
+    assert [n.free for n in back.nodes] == [0, 8]
+    assert back.pools[0].free_gpus == 8
+    assert rollout.released(inventory, []) is inventory

@@ -33,7 +33,7 @@ from kubectl_kserve_mn.findings import (
     has_errors,
     offline_plan_command,
 )
-from kubectl_kserve_mn.findings.upgrade import UpgradeContext, upgrade_target, with_upgrade
+from kubectl_kserve_mn.findings.upgrade import UpgradeContext, gpu_view, upgrade_target, with_upgrade
 from kubectl_kserve_mn.findings.upgrade import breaks as upgrade_breaks
 from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
 from kubectl_kserve_mn.inputs.documents import SourcedObject
@@ -125,7 +125,7 @@ class CheckRun:
             target,
             tuple(runtimes),
             tuple(custom_gpu_types),
-            nodes,
+            gpu_view(nodes),
             existing=existing,
             offline=not existing,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
@@ -30,9 +30,9 @@ from kubectl_kserve_mn.findings.report import (
     name_of,
     namespace_of,
 )
-from kubectl_kserve_mn.findings.schedulability import schedulability_findings
+from kubectl_kserve_mn.findings.schedulability import pod_selectors
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.inventory import build_inventory
+from kubectl_kserve_mn.inventory import Inventory, build_inventory, is_gpu_resource
 from kubectl_kserve_mn.kserve import eras
 from kubectl_kserve_mn.kserve.admission import (
     Admission,
@@ -43,11 +43,11 @@ from kubectl_kserve_mn.kserve.admission import (
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.eras import Era, KServeVersion
 from kubectl_kserve_mn.kserve.rollout import (
-    ISVC_POD_LABEL,
     RolloutPlan,
     Strategy,
     own_pods,
     plan_rollout,
+    released,
     running_pods,
 )
 from kubectl_kserve_mn.kserve.runtimes import (
@@ -63,6 +63,8 @@ BREAKS = "breaks"
 UPGRADE_HAZARD = "upgrade-hazard"
 _FIT_CODES = ("pod-exceeds-node", "exceeds-cluster-capacity", "insufficient-free-gpus")
 _ADMISSION_CODES = ("admission-rejected", UPGRADE_HAZARD)
+_PLACEMENT_CODES = (*_FIT_CODES, "gpu-type-mismatch")
+"""What ``schedulability_findings`` reports: the same for the same pods on the same nodes."""
 
 
 def upgrade_target(flag: str, installed: KServeVersion) -> KServeVersion:
@@ -157,6 +159,16 @@ class UpgradeContext:
     pods: Sequence[Pod] = ()
     """The object's own pods."""
     model: ModelInput | None = None
+    inventories: dict[str | None, Inventory] = field(default_factory=dict, compare=False, repr=False)
+    """Built once per GPU resource from ``nodes`` and shared by every object's judgment (a memo)."""
+
+    def inventory(self, resource: str | None) -> Inventory:
+        assert self.nodes is not None
+        if resource not in self.inventories:
+            self.inventories[resource] = build_inventory(
+                self.nodes.nodes, self.nodes.pods, gpu_resource=resource
+            )
+        return self.inventories[resource]
 
     def upgraded_runtimes(self) -> list[Mapping[str, Any]]:
         """The runtimes after the upgrade: the release's own multi-node ClusterServingRuntime replaced by the
@@ -192,16 +204,30 @@ def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else "yes" if value else "no"
 
 
-def _fits_now(
-    isvc: Mapping[str, Any],
-    runtime: Mapping[str, Any] | None,
-    layout: ControllerLayout | None,
-    view: NodeView | None,
-) -> bool | None:
+def _fits_now(report: ItemReport, view: NodeView | None) -> bool | None:
+    """Whether the report's pods fit the GPUs free now, from its schedulability findings (None: not judged)."""
+    layout = report.layout
     if view is None or not view.free_known or layout is None or layout.error:
         return None
-    found = schedulability_findings(isvc, runtime, layout, view)
-    return not any(f.code in _FIT_CODES for f in found)
+    if any(f.code == "controller-error" for f in report.findings):
+        return None
+    return not any(f.code in _FIT_CODES for f in report.findings)
+
+
+def gpu_view(view: NodeView | None) -> NodeView | None:
+    """``view`` with only the pods that hold GPUs: every object is judged several times, and most pods of a
+    large cluster hold none."""
+    if view is None:
+        return None
+    holding = [
+        p
+        for p in view.pods
+        if any(
+            is_gpu_resource(r) for c in (*p.containers, *p.init_containers) for r in (*c.requests, *c.limits)
+        )
+        or any(is_gpu_resource(r) for r in p.overhead)
+    ]
+    return dataclasses.replace(view, pods=holding)
 
 
 def _fix_first(
@@ -213,14 +239,9 @@ def _fix_first(
         return None, "what fix would change needs the nodes (--nodes-file offline)"
     from kubectl_kserve_mn import patch
 
-    name, namespace = name_of(isvc), namespace_of(isvc)
-    others = [
-        p
-        for p in view.pods
-        if not (p.labels.get(ISVC_POD_LABEL) == name and (namespace is None or p.namespace == namespace))
-    ]
+    own = running_pods(own_pods(view.pods, name_of(isvc), namespace_of(isvc)))
     resource = view.gpu_resource or patch.own_gpu_resource(isvc, runtime, context.custom_gpu_types)
-    inventory = build_inventory(view.nodes, others, gpu_resource=resource)
+    inventory = released(context.inventory(resource), own)  # fix plans as if its own pods were gone
     facts = context.model.facts if context.model is not None else None
     plan = patch.plan_fix(
         isvc, runtime, context.target.era, inventory, custom_gpu_types=context.custom_gpu_types, model=facts
@@ -297,6 +318,41 @@ def _verdict(breaking: Sequence[str], other: Sequence[str]) -> str:
 # --- the judges -----------------------------------------------------------------------------------------
 
 
+def _judged_under_target(
+    isvc: Mapping[str, Any],
+    report: ItemReport,
+    context: UpgradeContext,
+    runtimes: Sequence[Mapping[str, Any]],
+    installed_runtime: Mapping[str, Any] | None,
+    target_runtime: Mapping[str, Any] | None,
+) -> ItemReport:
+    """The object's report under the target. When its pods are the same as now (same GPUs, same
+    nodeSelectors), the nodes answer the same: the installed report's schedulability findings are reused
+    instead of placing the pods again (most objects of an upgrade, and the costly part on a large cluster)."""
+    common: dict[str, Any] = {
+        "custom_gpu_types": context.custom_gpu_types,
+        "existing": context.existing,
+        "offline": context.offline,
+        "model": context.model,
+    }
+    target = context.target
+    bare = check_inferenceservice(isvc, runtimes, target, nodes=None, **common)
+    if context.nodes is None:
+        return bare
+    same = (
+        bare.layout is not None
+        and report.layout is not None
+        and not bare.layout.error
+        and not report.layout.error
+        and bare.layout.pod_gpus() == report.layout.pod_gpus()
+        and pod_selectors(isvc, installed_runtime) == pod_selectors(isvc, target_runtime)
+    )
+    if not same:
+        return check_inferenceservice(isvc, runtimes, target, nodes=context.nodes, **common)
+    placed = tuple(f for f in report.findings if f.code in _PLACEMENT_CODES)
+    return dataclasses.replace(bare, findings=bare.findings + placed)
+
+
 def judge_inferenceservice(
     isvc: Mapping[str, Any], report: ItemReport, context: UpgradeContext
 ) -> UpgradeReport:
@@ -310,16 +366,11 @@ def judge_inferenceservice(
             f"uses ClusterServingRuntime {SHIPPED_MULTINODE_RUNTIME}: judged with the copy KServe "
             f"{target.display} installs (an upgrade re-installs it)"
         )
-    after = check_inferenceservice(
-        isvc,
-        runtimes,
-        target,
-        custom_gpu_types=context.custom_gpu_types,
-        nodes=context.nodes,
-        existing=context.existing,
-        offline=context.offline,
-        model=context.model,
+    fits_before = _fits_now(report, context.nodes)
+    after = _judged_under_target(
+        isvc, report, context, runtimes, installed_choice.runtime, target_choice.runtime
     )
+    fits_after = _fits_now(after, context.nodes)
     admission = admit_inferenceservice(isvc, era, custom_gpu_types=context.custom_gpu_types)
     breaking: list[str] = []
     other: list[str] = []
@@ -332,8 +383,6 @@ def judge_inferenceservice(
             breaking.append(line + f": {after.layout.error}")
         else:
             other.append(line)
-    fits_before = _fits_now(isvc, installed_choice.runtime, report.layout, context.nodes)
-    fits_after = _fits_now(isvc, target_choice.runtime, after.layout, context.nodes)
     if fits_before != fits_after:
         line = f"fits the free GPUs now: {_yes_no(fits_before)} -> {_yes_no(fits_after)}"
         (breaking if fits_before and fits_after is False else other).append(line)

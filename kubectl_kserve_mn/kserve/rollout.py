@@ -403,6 +403,29 @@ def place_greedily(sizes: Sequence[int], nodes: Sequence[NodeGpus]) -> list[str 
     return result
 
 
+def released(inventory: Inventory, pods: Iterable[RunningPod]) -> Inventory:
+    """``inventory`` with the GPUs ``pods`` hold given back (nodes and pools), as if they were gone."""
+    freed: dict[tuple[str, str], int] = {}
+    for pod in pods:
+        for resource, gpus in pod.gpus.items():
+            if pod.node:
+                freed[(pod.node, resource)] = freed.get((pod.node, resource), 0) + gpus
+    if not freed:
+        return inventory
+
+    def back(node: NodeGpus) -> NodeGpus:
+        held = freed.get((node.name, node.gpu_resource), 0)
+        return dataclasses.replace(node, requested=max(0, node.requested - held)) if held else node
+
+    pools = tuple(
+        dataclasses.replace(
+            p, nodes=tuple(map(back, p.nodes)), unschedulable=tuple(map(back, p.unschedulable))
+        )
+        for p in inventory.pools
+    )
+    return dataclasses.replace(inventory, nodes=tuple(map(back, inventory.nodes)), pools=pools)
+
+
 def _simulated_pods(layout: ControllerLayout, inventory: Inventory) -> tuple[list[RunningPod], Inventory]:
     """No pods were read: the live layout's pods placed on the free GPUs stand in for them, and the
     inventory counts them as used."""
