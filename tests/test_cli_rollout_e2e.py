@@ -308,6 +308,9 @@ def test_recreate_alone_unblocks_a_stuck_rollout_and_check_then_sees_it_fit(
     assert (
         fix(run_cli, "--tensor-parallel-size", "8", "--pipeline-parallel-size", "2", "--yes").exit_code == 0
     )
+    plain = fix(run_cli, "--yes")
+    assert "nothing to change" in plain.stdout
+    assert "warning: a rollout is under way (pods of an older isvc.generation run)" in plain.stderr
     fake_api.clear_log()
     result = fix(run_cli, "--rollout=recreate", "--yes")
     assert result.exit_code == 0, result.stderr

@@ -30,7 +30,13 @@ from kubectl_kserve_mn.cli.sources import (
 )
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.kserve.rollout import RolloutPlan, own_pods, placement_text, pod_names
+from kubectl_kserve_mn.kserve.rollout import (
+    RolloutPlan,
+    own_pods,
+    placement_text,
+    pod_names,
+    rollout_in_progress,
+)
 from kubectl_kserve_mn.model.source import model_spec_from_isvc
 from kubectl_kserve_mn.planner import MemoryOptions
 
@@ -186,6 +192,12 @@ def fix_command(
                 warn(
                     "--rollout=recreate: the strategy is not set on its own: nothing else changes and no "
                     "rollout is under way, and changing the spec alone would restart the pods"
+                )
+            elif rollout_in_progress(inputs.own_pods, isvc):
+                warn(
+                    "a rollout is under way (pods of an older isvc.generation run): `kubectl kserve-mn check "
+                    f"{name} -n {namespace}` says whether the new pods fit; --rollout=recreate lets the old pods "
+                    "go first"
                 )
             finish(EXIT_OK)
     for line in plan.explanations:
@@ -372,7 +384,6 @@ def _plan_fix(
     memory: MemoryOptions,
 ) -> patch.FixPlan:
     from kubectl_kserve_mn.inventory import build_inventory
-    from kubectl_kserve_mn.kserve.rollout import rollout_in_progress
 
     pods = patch.without_own_pods(inputs.cluster.pods, inputs.name, inputs.namespace)
     resource = patch.own_gpu_resource(isvc, inputs.runtime, inputs.cluster.custom_gpu_resources)
