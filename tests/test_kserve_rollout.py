@@ -124,6 +124,9 @@ def test_pods_split_by_their_isvc_generation_label() -> None:
     assert ([p.name for p in old], [p.name for p in new]) == (["a"], ["b"])
     assert rollout.rollout_in_progress(pods, {"metadata": {"generation": 4}})
     assert not rollout.rollout_in_progress(pods[1:], {"metadata": {"generation": 4}})
+    unlabelled = isvc_pod("c", "gpu-a", 1, worker=False)
+    del unlabelled["metadata"]["labels"]["isvc.generation"]
+    assert not rollout.rollout_in_progress(pods_from_dicts([unlabelled]), {"metadata": {"generation": 4}})
 
 
 # --- the seed case: 2 x 8 GPUs all held by the running InferenceService ---------------------------------

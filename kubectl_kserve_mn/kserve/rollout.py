@@ -552,9 +552,10 @@ def plan_rollout(
 
 def rollout_in_progress(pods: Iterable[Pod], obj: Mapping[str, Any]) -> bool:
     """Some of the object's pods were made from an older spec (their ``isvc.generation`` is not the object's
-    ``metadata.generation``): a rollout has started and not finished."""
+    ``metadata.generation``; pods without the label are not KServe's multi-node pods and do not count): a
+    rollout has started and not finished."""
     generation = generation_of(obj)
-    old, _ = split_generations(pods, generation)
+    old, _ = split_generations([p for p in pods if GENERATION_LABEL in p.labels], generation)
     return generation is not None and bool(old)
 
 
