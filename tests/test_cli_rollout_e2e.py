@@ -283,7 +283,8 @@ def test_check_reports_a_stuck_rollout_with_the_recreate_suggestion(
         "a rollout is under way: 2 pod(s) run an older spec (isvc.generation 1; the InferenceService is at "
         "generation 2); RollingUpdate needs 16 nvidia.com/gpu on top of the 16 it holds now (16 for the new "
         "pods, 0 released first), 0 free: the new pods (head, worker-0) stay Pending, the old ones keep "
-        "serving, and the head and worker Deployments report ProgressDeadlineExceeded after "
+        "running (serving if no old worker was scaled down before), and the head and worker Deployments report "
+        "ProgressDeadlineExceeded after "
         "progressDeadlineSeconds (600 s) and the rollout neither finishes nor rolls back"
     )
     assert finding["suggestion"].startswith(

@@ -7,6 +7,7 @@ fit next to the old ones is :func:`kubectl_kserve_mn.kserve.rollout.plan_rollout
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,7 +58,7 @@ def rollout_findings(
     holding += [p for p in old if p.node_name and (p.namespace, p.name) not in listed]
     inventory = build_inventory(view.nodes, holding, gpu_resource=view.gpu_resource)
     current = running_pods(old)
-    plan = plan_rollout(inventory, current, layout, Strategy.of(isvc))
+    plan = dataclasses.replace(plan_rollout(inventory, current, layout, Strategy.of(isvc)), under_way=True)
     if plan.fits:
         return plan, []
     name, namespace = name_of(isvc), namespace_of(isvc)

@@ -254,6 +254,8 @@ class RolloutPlan:
     """The head's strategy lets the old head go before the new one is Ready."""
     placement_known: bool = True
     """False when there are too many new pods to place one by one (only ``fits`` is computed)."""
+    under_way: bool = False
+    """Judged in the middle of a rollout: old workers may already have been scaled down (unseen here)."""
 
     @property
     def recreate(self) -> bool:
@@ -317,7 +319,12 @@ class RolloutPlan:
                 )
             return f"the new pods fit, but {down}: the model is down until the new pods are Ready"
         if down is None:
-            return f"the new pods ({names}) stay Pending, the old ones keep serving, and {deadline}"
+            serving = (
+                "the old ones keep running (serving if no old worker was scaled down before)"
+                if self.under_way
+                else "the old ones keep serving"
+            )
+            return f"the new pods ({names}) stay Pending, {serving}, and {deadline}"
         return f"{down}, and the new pods ({names}) stay Pending: the model is down until GPUs are freed"
 
     def to_json(self) -> dict[str, Any]:
