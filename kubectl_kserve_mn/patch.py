@@ -110,6 +110,12 @@ class FixTarget:
     pipeline_parallel: int | None = None
     total_gpus: int | None = None
     allow_cross_node_tp: bool = False
+    recreate: bool = False
+    """--rollout=recreate: set ``spec.predictor.deploymentStrategy.type: Recreate`` in the same patch, so
+    the old pods go before the new ones are created (no second set of GPUs, but downtime)."""
+    recreate_alone: bool = False
+    """Set Recreate even when nothing else changes (a rollout of an older generation is stuck): the
+    strategy change alone rolls the pods."""
 
     @property
     def given(self) -> bool:
@@ -638,6 +644,8 @@ def plan_fix(
             _clique_edits(edit, layout.nvlink_clique)
     if _gpus_counted(runtime, era) and layout is not None:
         _gpu_type_annotation(edit, layout.gpu_resource, known)
+    if target.recreate and (edit.changes or target.recreate_alone):
+        _recreate_strategy(edit)
 
     if not edit.changes:
         return replace(
@@ -755,6 +763,26 @@ def _gpu_type_annotation(edit: _Editor, resource: str, known: Sequence[str]) -> 
         f"annotation {GPU_TYPES_ANNOTATION} lists {resource}: KServe's webhook rejects GPU resources it does "
         "not know without it",
     )
+
+
+_STRATEGY = ("spec", "predictor", "deploymentStrategy")
+
+
+def _recreate_strategy(edit: _Editor) -> None:
+    """``deploymentStrategy.type: Recreate``, which KServe copies to the head and worker Deployments
+    (``deployment_reconciler.go``, v0.15.1 to v0.20.0); a ``rollingUpdate`` block goes with it, because a
+    Deployment may not have one with Recreate."""
+    current = get_at(edit.obj, _STRATEGY)
+    was = current.get("type") if isinstance(current, dict) and current.get("type") else None
+    summary = (
+        f"deploymentStrategy: {was or 'RollingUpdate (KServe default)'} -> Recreate (--rollout=recreate): the "
+        "old pods are deleted before the new ones are created, so the rollout needs no GPUs beyond those the "
+        "InferenceService holds; the model is down until the new pods are Ready, and later changes roll the "
+        "same way until `fix --undo` or the strategy is changed back"
+    )
+    edit.set((*_STRATEGY, "type"), "Recreate", summary)
+    if isinstance(current, dict) and "rollingUpdate" in current:
+        edit.set((*_STRATEGY, "rollingUpdate"), None, summary)
 
 
 def _no_layout_text(

@@ -57,6 +57,10 @@ def plan_flag(*flags: str) -> tuple[str, ...]:
     return ("plan", "--gpus", "16", "--kserve-version", "v0.16.0", "--nodes-file", GOOD_NODES, *flags)
 
 
+def check_upgrade(*flags: str) -> tuple[str, ...]:
+    return ("check", "-f", str(EXAMPLES / "isvc-tp16.yaml"), "--nodes-file", GOOD_NODES, *flags)
+
+
 CASES = [
     # -- files that are not Kubernetes objects at all
     Case("empty file", plan_nodes("empty.yaml"), 2, "empty.yaml: holds no Node objects"),
@@ -292,6 +296,25 @@ CASES = [
         "nan is not a number between 0 and 1",
     ),
     Case("--gpus 0", plan_flag("--gpus", "0"), 2, "0 is not in the range x>=1"),
+    Case(
+        "--upgrade-to v0.16",
+        check_upgrade("--kserve-version", "v0.15.1", "--upgrade-to", "v0.16"),
+        2,
+        "--upgrade-to: 'v0.16' is not a KServe release",
+    ),
+    Case(
+        "--upgrade-to older",
+        check_upgrade("--kserve-version", "v0.16.0", "--upgrade-to", "v0.15.1"),
+        2,
+        "--upgrade-to v0.15.1 is older than the installed KServe v0.16.0",
+    ),
+    Case(
+        "--upgrade-to offline without --kserve-version",
+        check_upgrade("--upgrade-to", "v0.16.0"),
+        2,
+        "the installed KServe is assumed to be the newest known: give --kserve-version",
+    ),
+    Case("--upgrade-to empty", check_upgrade("--upgrade-to", " "), 2, "--upgrade-to is empty"),
 ]
 
 

@@ -42,6 +42,12 @@ from kubectl_kserve_mn.findings import ModelInput
     "--pods-file", metavar="FILE", help="Pods from `kubectl get pods -A -o yaml|json` (with --nodes-file)."
 )
 @click.option("--gpu-resource", metavar="NAME", help="Only consider nodes' GPUs of this resource.")
+@click.option(
+    "--upgrade-to",
+    metavar="vX.Y.Z",
+    help="Also judge every object under this KServe release, side by side with the installed one "
+    "(unchanged / changes / breaks; exit 1 when something breaks).",
+)
 @model_options
 @kserve_version_option
 @output_option(("table", "json", "yaml"), "table")
@@ -53,6 +59,7 @@ def check(
     nodes_file: str | None,
     pods_file: str | None,
     gpu_resource: str | None,
+    upgrade_to: str | None,
     model: str | None,
     gpu_memory: str | None,
     gpu_memory_utilization: float,
@@ -85,9 +92,16 @@ def check(
       kubectl kserve-mn check -f isvc.yaml --nodes-file nodes.yaml --kserve-version v0.16.0
       # does Llama-3.1-405B fit the layout the controller will make?
       kubectl kserve-mn check llama -n team-a --model ./Meta-Llama-3.1-405B/config.json
+      # what upgrading KServe to v0.16.0 does to every multi-node object
+      kubectl kserve-mn check -A --upgrade-to v0.16.0
 
-    Exit status: 0 no error findings; 1 error findings; 2 bad input; 3 cluster error, also when
-    some namespaces or named objects could not be read (what could be read is still reported).
+    With --upgrade-to (a full release, not older than the installed one) every object is also judged
+    under that release: admission on its next update, the pods and GPUs its controller creates, whether
+    they fit the free GPUs now, and what fix would change first.
+
+    Exit status: 0 no error findings; 1 error findings (or, with --upgrade-to, something breaks); 2 bad
+    input; 3 cluster error, also when some namespaces or named objects could not be read (what could be
+    read is still reported).
     """
     if all_namespaces and conn.namespace:
         raise InputError("-A/--all-namespaces cannot be combined with -n/--namespace")
@@ -107,10 +121,24 @@ def check(
         pods_file,
         offline=bool(filenames),
     )
+    if upgrade_to is not None and not upgrade_to.strip():
+        raise InputError("--upgrade-to is empty: give a KServe release, e.g. v0.16.0")
     if filenames:
-        run = offline(names, filenames, nodes_file, pods_file, gpu_resource, kserve_version, conn, models)
+        run = offline(
+            names, filenames, nodes_file, pods_file, gpu_resource, kserve_version, conn, models, upgrade_to
+        )
     else:
-        run = online(names, all_namespaces, nodes_file, pods_file, gpu_resource, kserve_version, conn, models)
+        run = online(
+            names,
+            all_namespaces,
+            nodes_file,
+            pods_file,
+            gpu_resource,
+            kserve_version,
+            conn,
+            models,
+            upgrade_to,
+        )
     for message in run.warnings:
         warn(message)
     if output == "table":

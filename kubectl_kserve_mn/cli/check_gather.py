@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from kubectl_kserve_mn.findings import (
     has_errors,
     offline_plan_command,
 )
+from kubectl_kserve_mn.findings.upgrade import UpgradeContext, gpu_view, upgrade_target, with_upgrade
+from kubectl_kserve_mn.findings.upgrade import breaks as upgrade_breaks
 from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
 from kubectl_kserve_mn.inputs.documents import SourcedObject
 from kubectl_kserve_mn.inputs.k8s import (
@@ -70,11 +73,19 @@ class CheckRun:
     unreadable: list[str] = field(default_factory=list)
     """What could not be read (a 403 namespace during -A, a named object not found): the result is
     partial, so the exit status is 3 even though the rest is reported."""
+    upgrade: UpgradeContext | None = None
+    """``--upgrade-to``: the run's context for judging each object under the target release."""
 
     def to_json(self) -> dict[str, Any]:
+        upgrade = (
+            {}
+            if self.upgrade is None
+            else {"upgradeFrom": self.upgrade.installed.display, "upgradeTo": self.upgrade.target.display}
+        )
         return {
             "kserveVersion": self.version.display,
             "kserveVersionSource": self.version.source,
+            **upgrade,
             "items": [report.to_json() for report in self.reports],
             "unreadable": list(self.unreadable),
             "notes": list(self.notes),
@@ -85,7 +96,44 @@ class CheckRun:
     def exit_code(self) -> int:
         if self.unreadable:
             return EXIT_CLUSTER
-        return EXIT_FINDINGS if has_errors(self.reports) else EXIT_OK
+        return EXIT_FINDINGS if has_errors(self.reports) or upgrade_breaks(self.reports) else EXIT_OK
+
+    def judged(
+        self,
+        obj: dict[str, Any],
+        report: ItemReport,
+        *,
+        pods: Sequence[Pod] = (),
+        model: ModelInput | None = None,
+    ) -> ItemReport:
+        """``report`` with the ``--upgrade-to`` judgment, when asked for."""
+        if self.upgrade is None:
+            return report
+        return with_upgrade(obj, report, replace(self.upgrade, pods=tuple(pods), model=model))
+
+    def start_upgrade(
+        self,
+        flag: str | None,
+        runtimes: Sequence[dict[str, Any]],
+        *,
+        custom_gpu_types: Sequence[str] = (),
+        nodes: NodeView | None = None,
+        existing: bool,
+    ) -> None:
+        if flag is None:
+            return
+        target = upgrade_target(flag, self.version)
+        if target.warning:
+            self.warnings.append(target.warning)
+        self.upgrade = UpgradeContext(
+            self.version,
+            target,
+            tuple(runtimes),
+            tuple(custom_gpu_types),
+            gpu_view(nodes),
+            existing=existing,
+            offline=not existing,
+        )
 
 
 @dataclass
@@ -157,10 +205,13 @@ def offline(
     flag: str,
     conn: ConnectionOptions,
     models: ModelSource,
+    upgrade_to: str | None = None,
 ) -> CheckRun:
     """-f: no cluster access at all."""
     version = resolve_kserve_version(flag, None)
     run = CheckRun(version)
+    if upgrade_to is not None:
+        upgrade_target(upgrade_to, version)  # a bad or older target is refused before any file is read
     if version.warning:
         run.warnings.append(version.warning)
     objects: list[SourcedObject] = []
@@ -247,17 +298,20 @@ def offline(
             f"{skipped} InferenceService(s) without spec.predictor.workerSpec skipped (not multi-node)"
         )
     used_shipped = False
+    run.start_upgrade(upgrade_to, candidates, nodes=view, existing=False)
     for isvc in multinode:
+        model = models.for_isvc(isvc, origin.get(id(isvc)))
         report = check_inferenceservice(
             isvc,
             candidates,
             version,
             nodes=view,
             offline=True,
-            model=models.for_isvc(isvc, origin.get(id(isvc))),
+            model=model,
             api_rejection=api_rejections.get(id(isvc)),
             extra_findings=unknown.get(id(isvc), ()),
         )
+        report = run.judged(isvc, report, model=model)
         run.reports.append(report)
         fix = fix_command(report.name, report.namespace)
         if report.layout is not None and any(f.suggestion == fix for f in report.findings):
@@ -275,7 +329,7 @@ def offline(
         )
     for rt in checked_runtimes:
         report = check_runtime(rt, version, api_rejection=api_rejections.get(id(rt)))
-        run.reports.append(add_findings(report, unknown.get(id(rt), ())))
+        run.reports.append(run.judged(rt, add_findings(report, unknown.get(id(rt), ()))))
     if not run.reports:
         run.notes.append("no multi-node InferenceService or runtime found in the files")
     return run
@@ -343,10 +397,13 @@ def online(
     flag: str,
     conn: ConnectionOptions,
     models: ModelSource,
+    upgrade_to: str | None = None,
 ) -> CheckRun:
     cluster = connect(conn)
     version = resolve_kserve_version(flag, cluster)
     run = CheckRun(version)
+    if upgrade_to is not None:
+        upgrade_target(upgrade_to, version)  # refused before the objects are read
     if version.warning:
         run.warnings.append(version.warning)
     namespace = conn.namespace or cluster.namespace
@@ -383,29 +440,30 @@ def online(
         cluster, run, None if all_namespaces else namespace, names
     )
     used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    run.start_upgrade(upgrade_to, runtimes, custom_gpu_types=custom, nodes=view, existing=True)
     for isvc in multinode:
         ns, name = str(meta(isvc).get("namespace")), str(meta(isvc).get("name"))
         pods = pods_by_isvc.get((ns, name), [])
         events = events_by_ns.get(ns, []) if any(p.phase == "Pending" for p in pods) else []
-        run.reports.append(
-            check_inferenceservice(
-                isvc,
-                runtimes,
-                version,
-                custom_gpu_types=custom,
-                nodes=view,
-                existing=True,
-                pods=pods,
-                events=events,
-                model=models.for_isvc(isvc),
-            )
+        model = models.for_isvc(isvc)
+        report = check_inferenceservice(
+            isvc,
+            runtimes,
+            version,
+            custom_gpu_types=custom,
+            nodes=view,
+            existing=True,
+            pods=pods,
+            events=events,
+            model=model,
         )
+        run.reports.append(run.judged(isvc, report, pods=pods, model=model))
         choice = select_runtime(isvc, runtimes)
         if choice.runtime is not None:
             rt_ns = meta(choice.runtime).get("namespace")
             used[(str(choice.kind), str(rt_ns) if rt_ns else None, str(choice.name))] = choice.runtime
     for key in sorted(used, key=lambda k: (k[0], k[1] or "", k[2])):
-        run.reports.append(check_runtime(used[key], version, existing=used[key]))
+        run.reports.append(run.judged(used[key], check_runtime(used[key], version, existing=used[key])))
     return run
 
 

@@ -7,6 +7,7 @@ import textwrap
 from tabulate import tabulate
 
 from kubectl_kserve_mn.cli.check_gather import CheckRun
+from kubectl_kserve_mn.cli.upgrade_render import upgrade_section
 from kubectl_kserve_mn.findings import ItemReport
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ def render_table(run: CheckRun) -> str:
             )
             if finding.suggestion:
                 lines.append(_wrap(f"-> {finding.suggestion}", "      ", "         "))
+    lines += upgrade_section(run.reports)
     if run.notes:
         lines.append("")
         lines += [_wrap(f"note: {note}", "", "      ") for note in run.notes]

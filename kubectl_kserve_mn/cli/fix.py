@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,12 +22,21 @@ from kubectl_kserve_mn.cli.options import (
 )
 from kubectl_kserve_mn.cli.plan import PlanOptions
 from kubectl_kserve_mn.cli.sources import (
+    ClusterInputs,
     load_cluster_inputs,
     model_options,
     parse_gpu_memory,
     resolve_model,
 )
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError
+from kubectl_kserve_mn.inputs.k8s import Pod
+from kubectl_kserve_mn.kserve.rollout import (
+    RolloutPlan,
+    own_pods,
+    placement_text,
+    pod_names,
+    rollout_in_progress,
+)
 from kubectl_kserve_mn.model.source import model_spec_from_isvc
 from kubectl_kserve_mn.planner import MemoryOptions
 
@@ -74,6 +84,15 @@ def confirm(question: str) -> bool:
 )
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option(
+    "--rollout",
+    type=click.Choice(["rolling", "recreate"]),
+    default="rolling",
+    show_default=True,
+    help="rolling: keep the object's deploymentStrategy (KServe's RollingUpdate needs the new pods' GPUs next "
+    "to the old ones); recreate: set deploymentStrategy.type Recreate in the same patch (old pods go first: "
+    "no extra GPUs, downtime).",
+)
+@click.option(
     "--undo",
     is_flag=True,
     help="Restore the fields the last fix changed (from the kserve-mn/previous-layout annotation).",
@@ -90,6 +109,7 @@ def fix_command(
     allow_cross_node_tp: bool,
     dry_run: str,
     yes: bool,
+    rollout: str,
     undo: bool,
     model: str | None,
     gpu_memory: str | None,
@@ -114,11 +134,20 @@ def fix_command(
       # apply without asking, then undo it
       kubectl kserve-mn fix llama -n team-a --yes
       kubectl kserve-mn fix llama -n team-a --undo --yes
+      # no GPUs for a second set of pods: delete the old pods first (downtime)
+      kubectl kserve-mn fix llama -n team-a --rollout=recreate
+
+    Before applying, fix states the rollout the change starts: KServe rolls the head and worker
+    Deployments with RollingUpdate (new pods next to the old ones) unless the InferenceService sets
+    spec.predictor.deploymentStrategy; when the new pods do not fit next to the old ones, fix asks (on a
+    terminal) or does not apply (without one) unless --yes is given.
     """
     opts = PlanOptions(gpus, tensor_parallel, pipeline_parallel, None)
     opts.validate()
-    if undo and (gpus or tensor_parallel or pipeline_parallel or model):
-        raise InputError("--undo restores the recorded values; do not combine it with sizes or --model")
+    if undo and (gpus or tensor_parallel or pipeline_parallel or model or rollout != "rolling"):
+        raise InputError(
+            "--undo restores the recorded values; do not combine it with sizes, --model or --rollout"
+        )
     cluster = connect(conn)
     namespace = conn.namespace or cluster.namespace
     version = resolve_kserve_version(kserve_version, cluster)
@@ -126,8 +155,9 @@ def fix_command(
         warn(version.warning)
     isvc = cluster.get_inferenceservice(namespace, name)
     where = f"InferenceService {namespace}/{name}"
+    inputs = _read_inputs(cluster, namespace, isvc)
     if undo:
-        plan = patch.plan_undo(isvc, version.era, custom_gpu_types=_custom_types(cluster))
+        plan = patch.plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources)
         if plan is None:
             click.echo(
                 f"{where}: nothing to undo (no {patch.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
@@ -140,12 +170,12 @@ def fix_command(
             )
     else:
         plan = _plan_fix(
-            cluster,
-            namespace,
+            inputs,
             isvc,
             version,
             opts,
             allow_cross_node_tp,
+            rollout == "recreate",
             model or model_spec_from_isvc(isvc),
             MemoryOptions(
                 gpu_memory_bytes=parse_gpu_memory(gpu_memory),
@@ -161,11 +191,32 @@ def fix_command(
             click.echo(message, err=output != "diff")
             for note in plan.notes:
                 warn(note)
+            if rollout == "recreate":
+                warn(
+                    "--rollout=recreate: the strategy is not set on its own: nothing else changes and no "
+                    "rollout is under way, and changing the spec alone would restart the pods"
+                )
+            elif rollout_in_progress(inputs.own_pods, isvc):
+                warn(
+                    "a rollout is under way (pods of an older isvc.generation run): `kubectl kserve-mn check "
+                    f"{name} -n {namespace}` says whether the new pods fit; --rollout=recreate lets the old pods "
+                    "go first"
+                )
             finish(EXIT_OK)
     for line in plan.explanations:
         click.echo(f"change: {line}", err=True)
     for note in plan.notes:
         warn(note)
+    rolls = _rollout(inputs, plan.after, version)
+    if rolls is not None:
+        recreate_alternative = (
+            _rollout(inputs, plan.after, version, recreate=True)
+            if not rolls.fits and not rolls.recreate
+            else None
+        )
+        for line in _rollout_lines(rolls, recreate_alternative, undo=undo):
+            click.echo(f"rollout: {line}", err=True)
+    blocked = rolls is not None and not rolls.fits
     rejected = not undo and plan.admission is not None and not plan.admission.allowed
     if rejected:
         assert plan.admission is not None
@@ -174,32 +225,40 @@ def fix_command(
             "this needs a change fix does not make"
         )
     if dry_run == "client" or (rejected and dry_run != "server"):
-        _emit(plan, plan.after, output)
+        _emit(plan, plan.after, output, rolls, applied=False)
         if rejected:
             click.echo(f"{where}: not applied", err=True)
         finish(EXIT_FINDINGS if output == "diff" or rejected else EXIT_OK)
     if dry_run == "server":
         answer = cluster.patch_inferenceservice(namespace, name, plan.patch, dry_run=True)
-        _emit(plan, answer, output)
+        _emit(plan, answer, output, rolls, applied=False)
         click.echo(f"{where}: the API server accepts the change (server dry run, nothing stored)", err=True)
         finish(EXIT_FINDINGS if output == "diff" else EXIT_OK)
     shown = False
     if not yes:
         if not stdin_is_tty():
-            _emit(plan, plan.after, output)
-            click.echo(
-                f"{where}: not applied: no terminal to confirm on; re-run with --yes to apply", err=True
+            _emit(plan, plan.after, output, rolls, applied=False)
+            recreate_hint = rolls is not None and not rolls.recreate and not undo
+            why = (
+                "the new pods do not fit next to the old ones (see the rollout lines); re-run with "
+                + ("--rollout=recreate, or with " if recreate_hint else "")
+                + "--yes to apply anyway"
+                if blocked
+                else "re-run with --yes to apply"
             )
+            click.echo(f"{where}: not applied: no terminal to confirm on; {why}", err=True)
             finish(EXIT_FINDINGS)
         click.echo(patch.unified_diff(plan.before, plan.after), nl=False)
         shown = output == "diff"
-        if not confirm(f"Apply this change to {where}?"):
+        if not confirm(_question(where, rolls)):
             click.echo(f"{where}: not applied", err=True)
             finish(EXIT_FINDINGS)
+    elif blocked:
+        warn("applying although the new pods do not fit next to the old ones (--yes)")
     answer = cluster.patch_inferenceservice(namespace, name, plan.patch)
     if not shown:
         # The diff is the change itself (kubectl diff style), not the server's new resourceVersion.
-        _emit(plan, plan.after if output == "diff" else answer, output)
+        _emit(plan, plan.after if output == "diff" else answer, output, rolls, applied=True)
     click.echo(f"inferenceservice.serving.kserve.io/{name} patched", err=output != "diff")
     finish(EXIT_OK)
 
@@ -207,33 +266,80 @@ def fix_command(
 fix = fix_command
 
 
-def _emit(plan: patch.FixPlan, after: dict[str, Any], output: str) -> None:
+def _emit(
+    plan: patch.FixPlan, after: dict[str, Any], output: str, rolls: RolloutPlan | None, *, applied: bool
+) -> None:
     if output == "diff":
         click.echo(patch.unified_diff(plan.before, after), nl=False)
     elif output == "patch":
         click.echo(render.to_json(plan.patch))
+    elif output == "json":
+        # The machine-readable result: the object as before (under "object"), what changed and the rollout.
+        report = {
+            "applied": applied,
+            "changes": [change.to_json() for change in plan.changes],
+            "patch": plan.patch,
+            "rollout": None if rolls is None else rolls.to_json(),
+            "object": after,
+        }
+        render.emit(report, output)
     else:
         render.emit(after, output)
 
 
-def _custom_types(cluster: Cluster) -> list[str]:
-    try:
-        return cluster.read_multinode_config()
-    except ClusterError:
-        return []
+def _question(where: str, rolls: RolloutPlan | None) -> str:
+    if rolls is None or rolls.fits:
+        return f"Apply this change to {where}?"
+    pending = pod_names(rolls.pending) or "some new pods"
+    primary = rolls.primary
+    short = (
+        f" ({primary.extra_gpus} {primary.gpu_resource} needed on top of what it holds, {primary.free_gpus} free)"
+        if primary
+        else ""
+    )
+    down = "; the model is down meanwhile" if rolls.downtime else ""
+    return (
+        f"The new pods do not fit: {pending} would stay Pending{short}{down}. "
+        f"Apply this change to {where} anyway?"
+    )
 
 
-def _plan_fix(
-    cluster: Cluster,
-    namespace: str,
-    isvc: dict[str, Any],
-    version: KServeVersion,
-    opts: PlanOptions,
-    allow_cross_node_tp: bool,
-    model_spec: str | None,
-    memory: MemoryOptions,
-) -> patch.FixPlan:
-    from kubectl_kserve_mn.inventory import build_inventory
+def _rollout_lines(rolls: RolloutPlan, recreate: RolloutPlan | None, *, undo: bool) -> list[str]:
+    """What the change's rollout needs and what will happen, for the ``rollout:`` lines on stderr."""
+    lines = [f"{rolls.strategy} needs {rolls.gpu_text()}"]
+    if rolls.placement_known and rolls.placement:
+        lines.append("new pods: " + placement_text(rolls.placement))
+    lines.append(rolls.outcome)
+    if recreate is not None and not undo:
+        outcome = (
+            "the new pods then fit"
+            if recreate.fits
+            else "the new pods still do not fit: " + recreate.gpu_text()
+        )
+        lines.append(
+            "--rollout=recreate sets deploymentStrategy.type: Recreate in the same patch: the old pods are "
+            f"deleted first, so no GPUs beyond those it holds are needed ({outcome}); the model is down from "
+            "then until the new pods are Ready"
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What fix reads besides the InferenceService: its runtime, the nodes and the GPU pods."""
+
+    runtime: dict[str, Any] | None
+    cluster: ClusterInputs
+    name: str
+    namespace: str
+
+    @property
+    def own_pods(self) -> list[Pod]:
+        """The InferenceService's pods bound to nodes (the GPU pods list holds only those)."""
+        return own_pods(self.cluster.pods, self.name, self.namespace)
+
+
+def _read_inputs(cluster: Cluster, namespace: str, isvc: dict[str, Any]) -> _Inputs:
     from kubectl_kserve_mn.kserve.runtimes import select_runtime
 
     name = str((isvc.get("metadata") or {}).get("name") or "")
@@ -248,22 +354,58 @@ def _plan_fix(
     inputs = load_cluster_inputs(cluster, None, None)
     for message in inputs.warnings:
         warn(message)
-    pods = patch.without_own_pods(inputs.pods, name, namespace)
-    resource = patch.own_gpu_resource(isvc, choice.runtime, inputs.custom_gpu_resources)
-    inventory = build_inventory(inputs.nodes, pods, gpu_resource=resource)
+    return _Inputs(choice.runtime, inputs, name, namespace)
+
+
+def _rollout(
+    inputs: _Inputs, after: dict[str, Any], version: KServeVersion, *, recreate: bool = False
+) -> RolloutPlan | None:
+    """The rollout that storing ``after`` starts: the object's pods hold their GPUs until the strategy lets
+    them go (the inventory counts them, unlike the one the layout is planned on)."""
+    from kubectl_kserve_mn.inventory import build_inventory
+    from kubectl_kserve_mn.kserve.rollout import RECREATE, Strategy, plan_update_rollout, running_pods
+
+    return plan_update_rollout(
+        after,
+        inputs.runtime,
+        version.era,
+        build_inventory(inputs.cluster.nodes, inputs.cluster.pods),
+        running_pods(inputs.own_pods),
+        custom_gpu_types=inputs.cluster.custom_gpu_resources,
+        strategy=Strategy(RECREATE, 0, 1) if recreate else None,
+    )
+
+
+def _plan_fix(
+    inputs: _Inputs,
+    isvc: dict[str, Any],
+    version: KServeVersion,
+    opts: PlanOptions,
+    allow_cross_node_tp: bool,
+    recreate: bool,
+    model_spec: str | None,
+    memory: MemoryOptions,
+) -> patch.FixPlan:
+    from kubectl_kserve_mn.inventory import build_inventory
+
+    pods = patch.without_own_pods(inputs.cluster.pods, inputs.name, inputs.namespace)
+    resource = patch.own_gpu_resource(isvc, inputs.runtime, inputs.cluster.custom_gpu_resources)
+    inventory = build_inventory(inputs.cluster.nodes, pods, gpu_resource=resource)
     target = patch.FixTarget(
         tensor_parallel=opts.tensor_parallel,
         pipeline_parallel=opts.pipeline_parallel,
         total_gpus=opts.gpus if opts.tensor_parallel is None else None,
         allow_cross_node_tp=allow_cross_node_tp,
+        recreate=recreate,
+        recreate_alone=recreate and rollout_in_progress(inputs.own_pods, isvc),
     )
     return patch.plan_fix(
         isvc,
-        choice.runtime,
+        inputs.runtime,
         version.era,
         inventory,
         target=target,
-        custom_gpu_types=inputs.custom_gpu_resources,
+        custom_gpu_types=inputs.cluster.custom_gpu_resources,
         model=resolve_model(model_spec),
         memory=memory,
     )

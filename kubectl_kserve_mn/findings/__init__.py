@@ -38,6 +38,9 @@ tp-spans-interconnect       warning   tensor parallelism spans pods that can lan
                             / info    cliques, or (no cliques) on nodes without RDMA, or that do not
                                       request the nodes' RDMA device resource (info when the nodes carry
                                       no Node Feature Discovery labels, so RDMA is unknown)
+rollout-needs-gpus          warning   a rollout is under way (pods of an older ``isvc.generation``) and the
+                            / error   new pods do not fit next to the old ones (error when the old pods stop
+                                      serving meanwhile: Recreate, or a shrinking worker set)
 model-unreadable            error     the model named by --model or the ``kserve-mn/model`` annotation
                                       cannot be loaded (only that item fails, not the run)
 model-memory-unknown        info      a model is given but the GPU memory per GPU is not known (no

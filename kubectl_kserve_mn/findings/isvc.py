@@ -22,6 +22,7 @@ from kubectl_kserve_mn.findings.report import (
     name_of,
     namespace_of,
 )
+from kubectl_kserve_mn.findings.rollout import rollout_findings
 from kubectl_kserve_mn.findings.schedulability import pending_pod_findings, schedulability_findings
 from kubectl_kserve_mn.inputs.k8s import Event, Pod
 from kubectl_kserve_mn.interconnect import is_rdma_resource
@@ -497,6 +498,11 @@ def check_inferenceservice(
         and not any(f.severity == ERROR for f in schedule)
     ):
         findings += interconnect_findings(isvc, choice.runtime, layout, nodes)
+    rollout = None
+    if existing and layout.error is None and choice.error is None:
+        rollout, rolling = rollout_findings(isvc, layout, pods, nodes)
+        if not any(f.severity == ERROR for f in schedule):  # else the new pods never fit, rollout or not
+            findings += rolling
     if existing:
         findings += pending_pod_findings(pods, events, findings)
     estimate: MemoryEstimate | None = None
@@ -515,6 +521,7 @@ def check_inferenceservice(
         runtime_label,
         model=facts,
         memory=estimate,
+        rollout=rollout,
     )
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_kserve_mn.inputs.k8s import Node, Pod
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.eras import KServeVersion
+from kubectl_kserve_mn.kserve.rollout import RolloutPlan
 from kubectl_kserve_mn.model import MemoryEstimate, ModelFacts
+
+if TYPE_CHECKING:
+    from kubectl_kserve_mn.findings.upgrade import UpgradeReport
 
 ERROR = "error"
 WARNING = "warning"
@@ -92,6 +96,10 @@ class ItemReport:
     model: ModelFacts | None = None
     memory: MemoryEstimate | None = None
     """The per-GPU memory estimate of the model at the controller's layout (None: not computed)."""
+    rollout: RolloutPlan | None = None
+    """A rollout under way (pods of an older generation): what the new pods need next to the old ones."""
+    upgrade: UpgradeReport | None = None
+    """``check --upgrade-to``: the object under the target KServe, side by side with the installed one."""
 
     @property
     def errors(self) -> int:
@@ -111,6 +119,8 @@ class ItemReport:
             "layout": None if self.layout is None else self._layout_json(),
             "model": None if self.model is None else self.model.to_json(),
             "findings": [f.to_json() for f in self.findings],
+            "rollout": None if self.rollout is None else self.rollout.to_json(),
+            **({} if self.upgrade is None else {"upgrade": self.upgrade.to_json()}),
         }
 
     def _layout_json(self) -> dict[str, Any]:

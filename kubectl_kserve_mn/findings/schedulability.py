@@ -201,7 +201,13 @@ def pending_pod_findings(
         f.code
         for f in causes
         if f.code
-        in ("pod-exceeds-node", "exceeds-cluster-capacity", "insufficient-free-gpus", "no-gpu-requests")
+        in (
+            "pod-exceeds-node",
+            "exceeds-cluster-capacity",
+            "insufficient-free-gpus",
+            "no-gpu-requests",
+            "rollout-needs-gpus",
+        )
     ]
     cause = f" Cause: see {', '.join(dict.fromkeys(cause_codes))} above." if cause_codes else ""
     return [
