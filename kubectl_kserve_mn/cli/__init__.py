@@ -1,7 +1,9 @@
 """The command-line shell: parses flags, calls the core, renders. No KServe logic lives here.
 
-Sub-commands are imported lazily so that ``--help`` and ``version --client`` never import the
-kubernetes client (its import alone costs about half a second).
+Sub-commands are imported lazily so that ``--help`` and ``version --client`` import only what they
+need (click and a few of our modules; never the cluster package or the kubernetes client).
+kubectl's global connection flags are accepted before the command too (``kubectl kserve-mn -n team-a
+check``); given in both places, the one after the command wins (:mod:`kubectl_kserve_mn.cli.options`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from typing import Any
 import click
 
 from kubectl_kserve_mn import __version__
+from kubectl_kserve_mn.cli.options import (
+    Command,
+    exit_codes,
+    format_option_sections,
+    global_connection_options,
+    normalize_bool_flags,
+)
 from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
 
 # name -> (module:function, one-line help). The help is repeated here so that listing the commands
@@ -29,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "fix": ("kubectl_kserve_mn.cli.fix:fix", "Patch one InferenceService to a working layout, safely."),
     "version": ("kubectl_kserve_mn.cli.version:version", "Print the plugin and KServe versions."),
+    "help": ("kubectl_kserve_mn.cli:help_command", "Help about any command."),
 }
 
 EXIT_INTERNAL = 4
@@ -63,6 +73,8 @@ class LazyGroup(click.Group):
         """Run, and turn every outcome into one stderr line and an exit code (also under CliRunner)."""
         extra.pop("standalone_mode", None)
         try:
+            if args is not None:
+                args = normalize_bool_flags(list(args))
             code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except KserveMnError as err:
             click.echo(f"error: {err.message}", err=True)
@@ -96,28 +108,62 @@ class LazyGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items() if not name.startswith("_")]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        format_option_sections(self, ctx, formatter, lambda: self.format_commands(ctx, formatter))
 
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-EPILOG = """\b
-Exit codes: 0 success; 1 problems found (no feasible layout, error findings, a diff exists);
-2 usage or input error; 3 cluster or API error; 4 internal error (a bug: please report it).
-"""
+EPILOG = (
+    exit_codes(
+        "success",
+        "the command worked and found problems (no feasible layout, error findings, a diff exists)",
+    )
+    + "\n\nUse 'kubectl kserve-mn help COMMAND' or 'kubectl kserve-mn COMMAND --help' for a command's flags."
+)
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG, invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
-def cli() -> None:
+@global_connection_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Plan, check and fix KServe multi-node (Ray + vLLM) InferenceServices.
 
     Reads GPU capacity from the current kube context, predicts what KServe's webhook and
     controller will do with your pipeline/tensor parallel settings, and suggests or applies
     settings that schedule.
     """
+    if ctx.invoked_subcommand is None:
+        # Like kubectl: no command prints the help, exit 0.
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+@click.command("help", cls=Command, context_settings=CONTEXT_SETTINGS)
+@click.argument("command", required=False, metavar="[COMMAND]")
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Help about any command: the tool's help, or COMMAND's."""
+    root = ctx.find_root()
+    group = root.command
+    assert isinstance(group, click.Group)
+    if command is None:
+        click.echo(group.get_help(root))
+        return
+    target = group.get_command(root, command)
+    if target is None or command.startswith("_"):
+        raise click.UsageError(f'unknown command "{command}": the commands are {", ".join(_public())}', ctx)
+    with click.Context(target, info_name=command, parent=root) as sub:
+        click.echo(target.get_help(sub))
+
+
+def _public() -> list[str]:
+    return [name for name in COMMANDS if not name.startswith("_")]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,11 @@ from tabulate import tabulate
 from kubectl_kserve_mn import files
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
+    Command,
     ConnectionOptions,
     connect,
     connection_options,
+    exit_codes,
     finish,
     kserve_version_option,
     output_option,
@@ -139,7 +141,16 @@ def _is_multinode(isvc: dict[str, Any]) -> bool:
     return isinstance(predictor, dict) and isinstance(predictor.get("workerSpec"), dict)
 
 
-@click.command("check")
+@click.command(
+    "check",
+    cls=Command,
+    epilog=exit_codes(
+        "no error findings",
+        "error findings",
+        "cluster or API error, also when some namespaces or named objects could not be read "
+        "(what could be read is still reported)",
+    ),
+)
 @click.argument("names", nargs=-1)
 @click.option("-A", "--all-namespaces", is_flag=True, help="Check InferenceServices in every namespace.")
 @click.option(
@@ -200,9 +211,6 @@ def check(
       kubectl kserve-mn check -f isvc.yaml --nodes-file nodes.yaml --kserve-version v0.16.0
       # does Llama-3.1-405B fit the layout the controller will make?
       kubectl kserve-mn check llama -n team-a --model ./Meta-Llama-3.1-405B/config.json
-
-    Exit status: 0 no error findings; 1 error findings; 2 bad input; 3 cluster error, also when
-    some namespaces or named objects could not be read (what could be read is still reported).
     """
     if all_namespaces and conn.namespace:
         raise InputError("-A/--all-namespaces cannot be combined with -n/--namespace")

@@ -11,9 +11,11 @@ from tabulate import tabulate
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
+    Command,
     ConnectionOptions,
     connect,
     connection_options,
+    exit_codes,
     finish,
     kserve_version_option,
     output_option,
@@ -64,7 +66,11 @@ class PlanOptions:
             )
 
 
-@click.command("plan")
+@click.command(
+    "plan",
+    cls=Command,
+    epilog=exit_codes("a layout is recommended", "no feasible layout for the wish on these nodes"),
+)
 @click.option("--gpus", type=click.IntRange(min=1), help="Total GPUs for one model replica (TP x PP).")
 @click.option(
     "--tensor-parallel-size",

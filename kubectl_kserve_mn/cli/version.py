@@ -78,7 +78,9 @@ def kserve_info(kserve: eras.KServeVersion) -> dict[str, Any]:
 
 
 def _cluster_configured(conn: ConnectionOptions) -> bool:
-    # cluster.py's probe reads files and env only; it does not import the kubernetes client.
+    # The probe reads files and env only; it imports neither the transport nor the kubernetes client.
+    if conn.server:
+        return True
     from kubectl_kserve_mn import cluster
 
     return bool(cluster.kubeconfig_available(conn.kubeconfig))
@@ -100,8 +102,12 @@ def _render_text(plugin: dict[str, str], kserve: dict[str, Any] | None, kserve_n
 
 @click.command(
     "version",
-    epilog="\b\nExit codes: 0 printed (also when KServe is not installed: a warning); 2 bad flag;\n"
-    "3 a cluster is configured but could not be asked (the plugin version is printed first).",
+    cls=options.Command,
+    epilog=options.exit_codes(
+        "printed (also when KServe is not installed: a warning)",
+        None,
+        "a cluster is configured but could not be asked (the plugin version is printed first)",
+    ),
 )
 @click.option("--client", is_flag=True, help="Print the plugin version only; do not contact the cluster.")
 @options.output_option(("text", "json", "yaml"), "text")
