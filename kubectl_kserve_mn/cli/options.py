@@ -315,7 +315,13 @@ def connect(conn: ConnectionOptions) -> Cluster:
             raise NoConfigurationError(f"{err.message}; or use --nodes-file for offline input") from None
         raise
     if cluster.insecure:
-        _say_insecure(cluster.host)
+        said: set[str] = ctx.meta.setdefault(_INSECURE_META, set()) if ctx is not None else set()
+        if cluster.host not in said:
+            said.add(cluster.host)
+            warn(
+                f"the server's certificate is not checked (--insecure-skip-tls-verify): the connection to "
+                f"{cluster.host} is insecure"
+            )
     if ctx is not None:
         from kubectl_kserve_mn.cli import progress
 
@@ -326,15 +332,7 @@ def connect(conn: ConnectionOptions) -> Cluster:
     return cluster
 
 
-_insecure_said: set[str] = set()
-
-
-def _say_insecure(host: str) -> None:
-    if host not in _insecure_said:
-        _insecure_said.add(host)
-        warn(
-            f"the server's certificate is not checked (--insecure-skip-tls-verify): the connection to {host} is insecure"
-        )
+_INSECURE_META = "kubectl_kserve_mn.insecure-said"
 
 
 def resolve_kserve_version(flag: str, cluster: Cluster | None) -> eras.KServeVersion:

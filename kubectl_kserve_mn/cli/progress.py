@@ -53,6 +53,7 @@ class TerminalProgress:
         self._since: float | None = None
         self._paused = False
         self._drawn = 0
+        self._shown = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         _current = self
@@ -123,18 +124,25 @@ class TerminalProgress:
 
     def _width(self) -> int:
         try:
-            return max(20, os.get_terminal_size(self._stream.fileno()).columns - 1)
+            columns = os.get_terminal_size(self._stream.fileno()).columns
         except (AttributeError, ValueError, OSError):
-            return 79
+            columns = 0
+        if columns <= 0:  # a terminal that reports no size
+            env = os.environ.get("COLUMNS", "")
+            columns = int(env) if env.isdigit() and int(env) > 0 else 80
+        return max(20, columns - 1)
 
     def _draw(self, text: str) -> None:
         text = text[: self._width()]
+        if text == self._shown and self._drawn:
+            return
         try:
             self._stream.write("\r" + text + " " * max(0, self._drawn - len(text)))
             self._stream.flush()
         except (OSError, ValueError):
             return
         self._drawn = len(text)
+        self._shown = text
 
     def _erase(self) -> None:
         if not self._drawn:

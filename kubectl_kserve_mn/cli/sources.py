@@ -47,8 +47,7 @@ def load_cluster_inputs(
         return ClusterInputs(nodes, pods)
     if cluster is None:
         raise InputError("no cluster and no --nodes-file")
-    nodes = cluster.list_nodes()
-    pods = cluster.list_gpu_pods()
+    nodes, pods = cluster.concurrently(cluster.list_nodes, cluster.list_gpu_pods)
     return ClusterInputs(nodes, pods, cluster.read_multinode_config())
 
 

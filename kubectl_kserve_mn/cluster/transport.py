@@ -178,8 +178,8 @@ def _ssl_reason(err: BaseException) -> str:
     reason = getattr(err, "reason", None)
     if reason:
         return str(reason)
-    text = str(err)
-    return text.split("] ", 1)[-1].split(" (_ssl")[0] if "]" in text else text
+    text = " ".join(str(err).split())
+    return text.split("] ", 1)[-1].split(" (_ssl")[0]
 
 
 _TLS_REASONS = {
@@ -192,6 +192,8 @@ _TLS_REASONS = {
 
 
 def _tls_why(err: BaseException) -> str:
+    if isinstance(err, ssl.SSLEOFError):
+        return "the server closed the connection during the TLS handshake (does it require a client certificate?)"
     reason = _ssl_reason(err)
     for key, text in _TLS_REASONS.items():
         if key in reason.upper():
