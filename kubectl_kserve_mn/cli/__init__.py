@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from kubectl_kserve_mn import __version__
-from kubectl_kserve_mn.cli.options import (
+from kubectl_kserve_mn.cli.flags import (
     Command,
     exit_codes,
     format_option_sections,
@@ -116,7 +116,26 @@ class LazyGroup(click.Group):
         format_option_sections(self, ctx, formatter, lambda: self.format_commands(ctx, formatter))
 
 
-CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+MAX_HELP_WIDTH = 100
+
+
+def _help_width() -> int:
+    """The help's width exactly as click computes it (COLUMNS, else the terminal, else 80; at most
+    MAX_HELP_WIDTH), without click importing shutil (and with it bz2 and lzma) to ask."""
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else 0
+    if width <= 0:
+        try:
+            width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (OSError, ValueError, AttributeError):
+            width = 0
+    return max(min(width if width > 0 else 80, MAX_HELP_WIDTH) - 2, 50)
+
+
+CONTEXT_SETTINGS: dict[str, Any] = {
+    "help_option_names": ["-h", "--help"],
+    "max_content_width": MAX_HELP_WIDTH,
+}
 
 EPILOG = (
     exit_codes(
@@ -127,7 +146,12 @@ EPILOG = (
 )
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG, invoke_without_command=True)
+@click.group(
+    cls=LazyGroup,
+    context_settings={**CONTEXT_SETTINGS, "terminal_width": _help_width()},
+    epilog=EPILOG,
+    invoke_without_command=True,
+)
 @click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
 @global_connection_options
 @click.pass_context

@@ -306,10 +306,13 @@ class Cluster:
         self, path: str, target: _Target, query: Sequence[tuple[str, str]] = (), *, kind: str = ""
     ) -> list[dict[str, Any]]:
         """All items of a list, page by page; items get ``kind``/``apiVersion`` like ``kubectl get -o json``."""
+        from kubectl_kserve_mn.cluster.pages import gc_paused
+
         items: list[dict[str, Any]] = []
         for body in self.list_pages(path, target, query):
             try:
-                doc = json.loads(body)
+                with gc_paused():
+                    doc = json.loads(body)
             except ValueError:
                 raise ClusterError(f"GET {path}: the server did not answer with JSON") from None
             if not isinstance(doc, dict):

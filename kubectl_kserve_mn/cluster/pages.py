@@ -10,9 +10,11 @@ thread sends no further request: the one in flight, if any, completes and is dro
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import msgspec
@@ -134,3 +136,30 @@ def run_concurrently(calls: Sequence[Callable[[], T]]) -> list[T]:
         if error is not None:
             raise error
     return results
+
+
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while big JSON lists are decoded (also from several threads at once).
+
+    Decoding 20,000 pods allocates millions of dicts and lists, and the collector keeps scanning them
+    (measured: json.loads of 36 MB of pods took 3.4-4.1 s with the collector, 1.3 s without). JSON
+    decoding creates no reference cycles, so nothing is left uncollected."""
+    global _gc_users, _gc_was_enabled
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0 and _gc_was_enabled:
+                gc.enable()
