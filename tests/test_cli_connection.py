@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import select
 import subprocess
 import sys
@@ -251,6 +250,8 @@ def _read_all(fds: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> None:
 
 def _run_on_ttys(args: list[str], *, stdout_tty: bool, stderr_tty: bool, home: Path) -> tuple[int, str, str]:
     """Run the CLI with stdout and/or stderr on their own pseudo-terminals."""
+    import pty
+
     masters: dict[int, bytearray] = {}
     streams: dict[str, Any] = {}
     slaves: list[int] = []
@@ -289,6 +290,9 @@ def _run_on_ttys(args: list[str], *, stdout_tty: bool, stderr_tty: bool, home: P
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+
+
 @pytest.fixture
 def slow_cluster(fake_api: FakeKubeAPI) -> FakeKubeAPI:
     """The example nodes plus 1,200 pods, each page of pods answered after 0.7 s (reading takes > 1 s)."""
@@ -309,6 +313,7 @@ def slow_cluster(fake_api: FakeKubeAPI) -> FakeKubeAPI:
     return fake_api
 
 
+@posix_only
 def test_progress_line_on_a_terminal_is_drawn_on_stderr_and_cleared(
     slow_cluster: FakeKubeAPI, kubeconfig: Path, tmp_path: Path
 ) -> None:
@@ -326,6 +331,7 @@ def test_progress_line_on_a_terminal_is_drawn_on_stderr_and_cleared(
     assert "listing" not in out and "Recommended: PP=2 x TP=8" in out
 
 
+@posix_only
 @pytest.mark.parametrize(
     ("stdout_tty", "stderr_tty", "extra"),
     [(False, True, []), (True, False, []), (True, True, ["-o", "json"])],
@@ -348,3 +354,46 @@ def test_no_progress_line_when_output_is_not_for_a_person_on_a_terminal(
     assert code == 0, err
     assert "listing" not in err and "listing" not in out
     assert "\r" not in err
+
+
+# -- start-up --------------------------------------------------------------------------------------------
+
+
+def _loaded_modules(args: list[str], tmp_path: Path) -> tuple[str, list[str]]:
+    probe = (
+        "import sys, io, contextlib\n"
+        "from kubectl_kserve_mn.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        f"        main({args!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(out.getvalue(), end='')\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    modules = proc.stderr.split("MODULES", 1)[1].split()
+    return proc.stdout, modules
+
+
+def test_version_client_prints_what_the_version_command_prints_without_importing_click(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from kubectl_kserve_mn.cli import cli
+
+    fast, modules = _loaded_modules(["version", "--client"], tmp_path)
+    assert "click" not in modules and "kubectl_kserve_mn.cli.app" not in modules
+    assert fast == CliRunner().invoke(cli, ["version", "--client"]).stdout
+    assert fast.startswith("Plugin Version: v")
+
+
+def test_help_imports_neither_the_cluster_package_nor_yaml_nor_shutil(tmp_path: Path) -> None:
+    text, modules = _loaded_modules(["--help"], tmp_path)
+    assert text.startswith("Usage: ")
+    loaded = {m.split(".")[0] for m in modules} | set(modules)
+    for heavy in ("kubectl_kserve_mn.cluster", "yaml", "tabulate", "json", "shutil", "msgspec", "kubernetes"):
+        assert heavy not in loaded, heavy

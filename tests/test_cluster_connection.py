@@ -403,6 +403,35 @@ def test_exec_plugin_gets_env_args_and_cluster_info(fake_api: FakeKubeAPI, tmp_p
     assert cluster_info["config"] == {"audience": "kube"}
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+@pytest.mark.parametrize(("mode", "interactive"), [("IfAvailable", True), ("Never", False)])
+def test_exec_plugin_gets_the_terminal_only_when_interactive(
+    fake_api: FakeKubeAPI, tmp_path: Path, mode: str, interactive: bool
+) -> None:
+    import pty
+
+    seen = tmp_path / "seen.json"
+    record = f"""
+    info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+    json.dump([info["spec"]["interactive"], sys.stdin.isatty()], open({str(seen)!r}, "w"))
+    """
+    config = fake_api.kubeconfig_dict()
+    config["users"][0]["user"] = {"exec": _exec(tmp_path, record, token=fake_api.token, interactiveMode=mode)}
+    path = _write_config(tmp_path / "config", config)
+    probe = f"from kubectl_kserve_mn.cluster import Cluster; Cluster(kubeconfig={str(path)!r}).list_nodes()"
+    master, slave = pty.openpty()
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+        proc = subprocess.run(
+            [sys.executable, "-c", probe], stdin=slave, capture_output=True, env=env, timeout=120
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(seen.read_text()) == [interactive, interactive]
+
+
 def _runs_counter(tmp_path: Path) -> tuple[str, Path]:
     counter = tmp_path / "runs"
     counter.write_text("0")
