@@ -118,8 +118,8 @@ class ExecConfig:
     """A kubeconfig user's ``exec`` credential plugin (clientcmd/api ExecConfig)."""
 
     command: str
-    args: list[str]
-    env: list[tuple[str, str]]
+    args: list[str] = field(repr=False)
+    env: list[tuple[str, str]] = field(repr=False)
     api_version: str
     interactive_mode: str
     provide_cluster_info: bool = False
@@ -156,22 +156,22 @@ class ConnectionConfig:
     tls_server_name: str | None = None
     proxy_url: str | None = None
     disable_compression: bool = False
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     token_file: str | None = None
     """Re-read while running (client-go re-reads it every minute and after a 401)."""
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     cert_file: str | None = None
-    cert_data: bytes | None = None
+    cert_data: bytes | None = field(default=None, repr=False)
     key_file: str | None = None
-    key_data: bytes | None = None
+    key_data: bytes | None = field(default=None, repr=False)
     exec: ExecConfig | None = None
-    auth_provider: AuthProvider | None = None
+    auth_provider: AuthProvider | None = field(default=None, repr=False)
     impersonate: str | None = None
     impersonate_uid: str | None = None
     impersonate_groups: tuple[str, ...] = ()
     impersonate_extra: dict[str, list[str]] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list, repr=False)
     """Credential strings that must never be printed (error messages are scrubbed of them)."""
 
     @property
