@@ -2,10 +2,10 @@
 
 Everything else in the tool is pure functions over the plain values returned here. Modules:
 
-- :mod:`.kubeconfig`: kubectl's connection semantics without the kubernetes client (``--kubeconfig``,
-  ``$KUBECONFIG`` merged first-wins, ``--context``/``--cluster``/``--user``, kubectl's global flags such
-  as ``--server``, ``--token``, ``--as``, in-cluster config; namespace from the flag, the context, else
-  ``default``).
+- :mod:`.config`, :mod:`.kubeconfig`: kubectl's connection semantics without the kubernetes client
+  (``--kubeconfig``, ``$KUBECONFIG`` merged first-wins, ``--context``/``--cluster``/``--user``,
+  kubectl's global flags such as ``--server``, ``--token``, ``--as``, in-cluster config; namespace
+  from the flag, the context, else ``default``).
 - :mod:`.auth`: bearer tokens (static, re-read token files, exec credential plugins), basic auth, client
   certificates; :mod:`.legacy_auth` hands ``auth-provider`` users to the kubernetes client, imported
   only for them.

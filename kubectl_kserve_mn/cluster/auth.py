@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from kubectl_kserve_mn.cluster.kubeconfig import ConnectionConfig, ExecConfig, read_token_file
+from kubectl_kserve_mn.cluster.config import ConnectionConfig, ExecConfig, read_token_file
 from kubectl_kserve_mn.errors import ClusterError, InputError
 
 TOKEN_FILE_PERIOD = 60.0

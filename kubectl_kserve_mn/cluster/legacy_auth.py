@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from kubectl_kserve_mn.cluster.kubeconfig import AuthProvider, ConnectionConfig
+from kubectl_kserve_mn.cluster.config import AuthProvider, ConnectionConfig
 from kubectl_kserve_mn.errors import InputError
 
 _NAME = "kubectl-kserve-mn"

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit
 
 from kubectl_kserve_mn.cluster.auth import ClientCertificate, Credentials
-from kubectl_kserve_mn.cluster.kubeconfig import ConnectionConfig
+from kubectl_kserve_mn.cluster.config import ConnectionConfig
 from kubectl_kserve_mn.errors import ClusterError, InputError
 
 CONNECT_TIMEOUT = 30.0
