@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs a few ms that version --client does not need
+    from typing import Any
 
 # name -> (module:function, one-line help). The help is repeated here so that listing the commands
 # does not import them.
