@@ -7,7 +7,12 @@ CRDs that are loaded (real KServe CRD YAMLs in tests/fixtures/crds). Like a real
 paginates lists with ``limit``/``continue``, filters with label and field selectors, applies JSON merge
 patches and JSON patches with ``resourceVersion`` preconditions and ``dryRun=All``, and answers errors
 with ``Status`` objects whose messages have the real server's shape. Tests can inject faults and read a
-log of the requests that were made.
+log of the requests that were made (every header line, the client's address, the TLS server name).
+
+Options for connection tests: ``require_client_cert`` (refuse handshakes without a client certificate
+from its CA), ``server_names`` (a certificate for other names, for ``--tls-server-name``), ``gzip``
+(compress answers when asked) and ``chunked`` (stream bodies chunked like kube-apiserver); 403 messages
+name the impersonated user (``Impersonate-User``) like the real server.
 
 Real-server shapes used here: k8s.io/apimachinery/pkg/api/errors (NewForbidden, NewNotFound,
 NewConflict messages), k8s.io/apiserver/pkg/endpoints/handlers/patch.go (merge/JSON patch, dry run).
@@ -18,6 +23,7 @@ from __future__ import annotations
 import base64
 import bisect
 import copy
+import gzip
 import hashlib
 import json
 import os
@@ -198,11 +204,22 @@ class LoggedRequest:
     headers: dict[str, str]
     body: Any
     status: int = 0
+    header_items: list[tuple[str, str]] = field(default_factory=list)
+    """Every header line in order (repeated headers such as Impersonate-Group appear once each)."""
+    peer: tuple[str, int] | None = None
+    """The client's address: the same port on two requests means a reused (keep-alive) connection."""
+    sni: str | None = None
+    """The server name the client sent in its TLS hello (None: none sent, e.g. for an IP address)."""
 
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively (clients differ: ``authorization`` vs ``Authorization``)."""
         lowered = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a repeated header, in order."""
+        lowered = name.lower()
+        return [v for k, v in self.header_items if k.lower() == lowered]
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -464,13 +481,26 @@ class FakeKubeAPI:
     """
 
     def __init__(
-        self, token: str = "fake-token-0123456789", *, user: str = "system:serviceaccount:x:y"
+        self,
+        token: str = "fake-token-0123456789",
+        *,
+        user: str = "system:serviceaccount:x:y",
+        require_client_cert: bool = False,
+        server_names: tuple[str, ...] = ("127.0.0.1", "localhost"),
     ) -> None:
         self.token = token
         self.user = user
-        """The user named in 403 messages."""
+        """The user named in 403 messages (the impersonated user when the request impersonates)."""
+        self.require_client_cert = require_client_cert
+        """Refuse TLS handshakes without a client certificate from our CA (like --client-ca-file)."""
         self.ca = trustme.CA()
-        self.server_cert = self.ca.issue_cert("127.0.0.1", "localhost")
+        self.server_names = server_names
+        """The names in the server certificate: another name than 127.0.0.1 needs --tls-server-name."""
+        self.server_cert = self.ca.issue_cert(*server_names)
+        self.gzip = False
+        """Compress answers for clients that send ``Accept-Encoding: gzip`` (as kube-apiserver does)."""
+        self.chunked = False
+        """Send bodies with ``Transfer-Encoding: chunked`` (kube-apiserver streams lists that way)."""
         self.log: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.git_version = "v1.31.0"
@@ -487,8 +517,13 @@ class FakeKubeAPI:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.server_cert.configure_cert(context)
         # Client certificates are optional: a valid one from our CA authenticates like a token.
-        context.verify_mode = ssl.CERT_OPTIONAL
+        context.verify_mode = ssl.CERT_REQUIRED if self.require_client_cert else ssl.CERT_OPTIONAL
         self.ca.configure_trust(context)
+
+        def remember_sni(sock: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> None:
+            sock.kserve_mn_sni = name  # type: ignore[union-attr]
+
+        context.sni_callback = remember_sni
         handler = type("Handler", (_Handler,), {"api": self})
         server = _TLSServer(("127.0.0.1", 0), handler, context)
         self._server = server
@@ -866,11 +901,13 @@ class FakeKubeAPI:
 
     # -- verbs ------------------------------------------------------------------------------------------
 
-    def forbidden(self, method: str, route: _Route) -> ApiError:
-        """403 in the API server's words (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go)."""
+    def forbidden(self, method: str, route: _Route, user: str | None = None) -> ApiError:
+        """403 in the API server's words (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go),
+        naming ``user`` (the impersonated user) or the server's user."""
+        user = user or self.user
         rtype = route.rtype
         if rtype is None:
-            return ApiError(403, "Forbidden", f'forbidden: User "{self.user}" cannot {method.lower()} path')
+            return ApiError(403, "Forbidden", f'forbidden: User "{user}" cannot {method.lower()} path')
         verb = {"GET": "get" if route.name else "list", "PATCH": "patch"}.get(method, method.lower())
         subject = f'{rtype.qualified} "{route.name}"' if route.name else rtype.qualified
         scope = f'in the namespace "{route.namespace}"' if route.namespace else "at the cluster scope"
@@ -880,7 +917,7 @@ class FakeKubeAPI:
         return ApiError(
             403,
             "Forbidden",
-            f'{subject} is forbidden: User "{self.user}" cannot {verb} resource "{rtype.plural}" '
+            f'{subject} is forbidden: User "{user}" cannot {verb} resource "{rtype.plural}" '
             f'in API group "{rtype.group}" {scope}',
             details,
         )
@@ -1112,8 +1149,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
+        if self.api.gzip and "gzip" in (self.headers.get("Accept-Encoding") or "") and len(body) > 128:
+            body = gzip.compress(body, compresslevel=1)
+            self.send_header("Content-Encoding", "gzip")
+        if self.api.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 16384):
+                piece = body[start : start + 16384]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
@@ -1141,7 +1189,16 @@ class _Handler(BaseHTTPRequestHandler):
             body: Any = json.loads(raw_body) if raw_body else None
         except ValueError:
             body = raw_body
-        entry = LoggedRequest(method, path, query, dict(self.headers.items()), body)
+        entry = LoggedRequest(
+            method,
+            path,
+            query,
+            dict(self.headers.items()),
+            body,
+            header_items=list(self.headers.items()),
+            peer=tuple(self.client_address[:2]),  # type: ignore[arg-type]
+            sni=getattr(self.request, "kserve_mn_sni", None),
+        )
         with api._lock:
             api.log.append(entry)
         status, payload, ctype = self._answer(method, path, query, raw_body)
@@ -1156,6 +1213,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._authenticated():
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             route = api.route(path)
+            self._impersonating = self.headers.get("Impersonate-User")
             fault = api._fault_for(method, path)
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
@@ -1192,7 +1250,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fault_error(self, fault: Fault, method: str, route: _Route) -> ApiError:
         if fault.status == 403 and fault.message is None:
-            return self.api.forbidden(method, route)
+            return self.api.forbidden(method, route, user=getattr(self, "_impersonating", None))
         reasons = {
             400: "BadRequest",
             401: "Unauthorized",

@@ -1,4 +1,4 @@
-"""kubectl_kserve_mn.cluster through the real kubernetes client against the fake HTTPS API server."""
+"""kubectl_kserve_mn.cluster (our own kubeconfig loader and HTTPS client) against the fake HTTPS API server."""
 
 from __future__ import annotations
 

@@ -132,7 +132,11 @@ def test_a_flag_already_given_is_not_offered_again_unless_it_repeats() -> None:
 
 
 def test_top_level_flags_before_the_command() -> None:
-    assert _values(complete(["--"], OFFLINE)) == ["--version", "--help"]
+    # kubectl's connection flags are accepted before the command too, so they complete there.
+    values = _values(complete(["--"], OFFLINE))
+    assert values[0] == "--version" and values[-1] == "--help"
+    assert {"--kubeconfig", "--context", "--namespace", "--server", "--as", "--tls-server-name"} <= set(values)
+    assert "--output" not in values  # a command's own flag
 
 
 def test_choice_values_for_output_per_command_and_dry_run() -> None:

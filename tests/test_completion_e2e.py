@@ -124,7 +124,7 @@ def _kubectl_complete(env: dict[str, str], *words: str) -> tuple[list[str], str]
 @pytest.mark.usefixtures("cluster")
 def test_kubectl_completes_the_plugin_commands_flags_and_values(env: dict[str, str]) -> None:
     comps, directive = _kubectl_complete(env, "")
-    assert [c.split("\t")[0] for c in comps] == ["plan", "check", "fix", "version", "completion"]
+    assert [c.split("\t")[0] for c in comps] == ["plan", "check", "fix", "version", "completion", "help"]
     assert comps[0] == "plan\tSuggest the best PP x TP layout for the cluster's GPU nodes."
     assert directive == ":4"
     comps, _ = _kubectl_complete(env, "fix", "--d")
@@ -349,7 +349,7 @@ def test_fish_completes_through_the_script(shell_env: dict[str, Any], tmp_path: 
     shell_env = {**shell_env, "WORK": str(tmp_path / "work")}
     script = _script(shell_env, "fish", tmp_path)
     commands = _fish_complete(shell_env, script, "kubectl-kserve_mn ")
-    assert [c.split("\t")[0] for c in commands] == ["check", "completion", "fix", "plan", "version"]
+    assert [c.split("\t")[0] for c in commands] == ["check", "completion", "fix", "help", "plan", "version"]
     assert _fish_complete(shell_env, script, "kubectl-kserve_mn check --output=j") == ["--output=json"]
     assert _fish_complete(shell_env, script, "kubectl-kserve_mn check -n team-b ") == ["mixtral"]
     assert _fish_complete(shell_env, script, "kubectl-kserve_mn check --nodes-file no") == ["nodes.yaml"]

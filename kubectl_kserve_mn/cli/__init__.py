@@ -1,20 +1,21 @@
 """The command-line shell: parses flags, calls the core, renders. No KServe logic lives here.
 
-Sub-commands are imported lazily so that ``--help`` and ``version --client`` never import the
-kubernetes client (its import alone costs about half a second).
+This module is the entry point and imports nothing heavy: ``version --client`` is answered here without
+click (:mod:`.about`); everything else goes to the click group in :mod:`.app` (also reachable as
+``kubectl_kserve_mn.cli.cli``), whose sub-commands are imported lazily, so ``--help`` imports click and
+a few small modules of ours, never the cluster package or the kubernetes client. kubectl's global
+connection flags are accepted before the command too (``kubectl kserve-mn -n team-a check``); given in
+both places, the one after the command wins (:mod:`kubectl_kserve_mn.cli.options`).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from typing import Any
 
-import click
-
-from kubectl_kserve_mn import __version__
-from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` costs a few ms that version --client does not need
+    from typing import Any
 
 # name -> (module:function, one-line help). The help is repeated here so that listing the commands
 # does not import them.
@@ -31,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("kubectl_kserve_mn.cli.version:version", "Print the plugin and KServe versions."),
     "completion": ("kubectl_kserve_mn.cli.completion:completion_command", "Print a shell completion script."),
     "__complete": ("kubectl_kserve_mn.cli.completion:complete_command", "(hidden) completion protocol"),
+    "help": ("kubectl_kserve_mn.cli.app:help_command", "Help about any command."),
 }
 
 EXIT_INTERNAL = 4
@@ -46,82 +48,42 @@ def program_name(argv0: str | None = None) -> str:
     return "kubectl kserve-mn"
 
 
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target[0].split(":")
-        command = getattr(importlib.import_module(module_name), attr)
-        assert isinstance(command, click.Command)
-        return command
-
-    def main(  # type: ignore[override]
-        self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any
-    ) -> None:
-        """Run, and turn every outcome into one stderr line and an exit code (also under CliRunner)."""
-        extra.pop("standalone_mode", None)
-        try:
-            code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
-        except KserveMnError as err:
-            click.echo(f"error: {err.message}", err=True)
-            sys.exit(err.exit_code)
-        except click.ClickException as err:
-            # Usage errors: one line in kubectl's style instead of click's usage block.
-            message = " ".join(err.format_message().split())
-            click.echo(f"error: {message}", err=True)
-            if isinstance(err, click.UsageError) and err.ctx is not None:
-                click.echo(f"See '{err.ctx.command_path} --help'.", err=True)
-            sys.exit(err.exit_code if err.exit_code else EXIT_USAGE)
-        except click.Abort:
-            click.echo("error: aborted", err=True)
-            sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-        except BrokenPipeError:
-            # `kubectl kserve-mn check -o json | head` is not an error for the user.
-            sys.stderr.close()
-            sys.exit(0)
-        except Exception as err:  # the promise is "never a traceback"
-            if os.environ.get("KSERVE_MN_DEBUG"):
-                raise
-            detail = " ".join(str(err).split()) or type(err).__name__
-            click.echo(
-                f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-        sys.exit(code if isinstance(code, int) else 0)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items() if not name.startswith("_")]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+_APP_NAMES = ("cli", "help_command", "LazyGroup", "CONTEXT_SETTINGS", "EPILOG")
 
 
-CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+def __getattr__(name: str) -> Any:
+    """The click objects live in :mod:`.app`, imported on first use (PEP 562)."""
+    if name in _APP_NAMES:
+        from kubectl_kserve_mn.cli import app
 
-EPILOG = """\b
-Exit codes: 0 success; 1 problems found (no feasible layout, error findings, a diff exists);
-2 usage or input error; 3 cluster or API error; 4 internal error (a bug: please report it).
-"""
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
-@click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
-def cli() -> None:
-    """Plan, check and fix KServe multi-node (Ray + vLLM) InferenceServices.
+def _client_version(args: list[str]) -> bool:
+    """``version --client``: printed here, without click (start-up of the Krew binary, issue 12)."""
+    if args not in (["version", "--client"], ["--client", "version"]) and args != [
+        "version",
+        "--client",
+        "-o",
+        "text",
+    ]:
+        return False
+    from kubectl_kserve_mn.cli import about
 
-    Reads GPU capacity from the current kube context, predicts what KServe's webhook and
-    controller will do with your pipeline/tensor parallel settings, and suggests or applies
-    settings that schedule.
-    """
+    try:
+        sys.stdout.write(about.client_text(about.plugin_info()) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        sys.stderr.close()
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (``kubectl-kserve_mn``)."""
-    cli.main(args=sys.argv[1:] if argv is None else argv, prog_name=program_name())
+    args = sys.argv[1:] if argv is None else list(argv)
+    if _client_version(args):
+        sys.exit(0)
+    from kubectl_kserve_mn.cli.app import cli
+
+    cli.main(args=args, prog_name=program_name())

@@ -11,9 +11,11 @@ from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.check_gather import ModelSource, offline, online
 from kubectl_kserve_mn.cli.check_render import render_table
 from kubectl_kserve_mn.cli.options import (
+    Command,
     ConnectionOptions,
     check_gpu_resource,
     connection_options,
+    exit_codes,
     finish,
     kserve_version_option,
     output_option,
@@ -24,7 +26,16 @@ from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.findings import ModelInput
 
 
-@click.command("check")
+@click.command(
+    "check",
+    cls=Command,
+    epilog=exit_codes(
+        "no error findings",
+        "error findings (with --upgrade-to: also when the upgrade breaks something)",
+        "cluster or API error, also when some namespaces or named objects could not be read "
+        "(what could be read is still reported)",
+    ),
+)
 @click.argument("names", nargs=-1)
 @click.option("-A", "--all-namespaces", is_flag=True, help="Check InferenceServices in every namespace.")
 @click.option(
@@ -98,10 +109,6 @@ def check(
     With --upgrade-to (a full release, not older than the installed one) every object is also judged
     under that release: admission on its next update, the pods and GPUs its controller creates, whether
     they fit the free GPUs now, and what fix would change first.
-
-    Exit status: 0 no error findings; 1 error findings (or, with --upgrade-to, something breaks); 2 bad
-    input; 3 cluster error, also when some namespaces or named objects could not be read (what could be
-    read is still reported).
     """
     if all_namespaces and conn.namespace:
         raise InputError("-A/--all-namespaces cannot be combined with -n/--namespace")

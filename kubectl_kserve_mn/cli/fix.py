@@ -11,9 +11,11 @@ import click
 from kubectl_kserve_mn import patch
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
+    Command,
     ConnectionOptions,
     connect,
     connection_options,
+    exit_codes,
     finish,
     kserve_version_option,
     output_option,
@@ -55,7 +57,15 @@ def confirm(question: str) -> bool:
     return click.confirm(question, default=False)
 
 
-@click.command("fix")
+@click.command(
+    "fix",
+    cls=Command,
+    epilog=exit_codes(
+        "applied, or nothing to change (also a server dry run with -o yaml|json|patch)",
+        "not applied: a diff exists (--dry-run with -o diff), no terminal and no --yes, not confirmed, "
+        "no layout fits, or KServe would still reject the object",
+    ),
+)
 @click.argument("name")
 @click.option(
     "--gpus", type=click.IntRange(min=1), help="Target total GPUs (TP x PP) instead of the current total."

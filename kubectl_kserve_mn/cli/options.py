@@ -5,14 +5,42 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from kubectl_kserve_mn.cli.flags import (
+    CONNECTION_META,
+    Command,
+    ConnectionOption,
+    connection_params,
+    exit_codes,
+    format_option_sections,
+    global_connection_options,
+    normalize_bool_flags,
+)
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.names import label_value_problem, qualified_name_problem
 from kubectl_kserve_mn.kserve import eras
+
+__all__ = [
+    "Command",
+    "ConnectionOption",
+    "ConnectionOptions",
+    "connect",
+    "connection_options",
+    "exit_codes",
+    "finish",
+    "format_option_sections",
+    "global_connection_options",
+    "kserve_version_option",
+    "normalize_bool_flags",
+    "output_option",
+    "parse_node_selector",
+    "resolve_kserve_version",
+    "warn",
+]
 
 if TYPE_CHECKING:
     from kubectl_kserve_mn.cluster import Cluster
@@ -22,7 +50,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class ConnectionOptions:
-    """kubectl's global flags that choose the cluster and namespace."""
+    """kubectl's global flags that choose the cluster, the namespace and the identity."""
 
     kubeconfig: str | None = None
     context: str | None = None
@@ -30,42 +58,62 @@ class ConnectionOptions:
     user: str | None = None
     namespace: str | None = None
     request_timeout: str | None = None
+    server: str | None = None
+    token: str | None = None
+    impersonate: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+    impersonate_uid: str | None = None
+    certificate_authority: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure_skip_tls_verify: bool | None = None
+    tls_server_name: str | None = None
+
+    def over(self, before: ConnectionOptions) -> ConnectionOptions:
+        """These flags (given after the command) over ``before`` (given before it): after wins."""
+        merged = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            unset = value is None or value == ()
+            merged[item.name] = getattr(before, item.name) if unset else value
+        return ConnectionOptions(**merged)
+
+
+def _take_connection_options(kwargs: dict[str, Any]) -> ConnectionOptions:
+    return ConnectionOptions(
+        kubeconfig=kwargs.pop("kubeconfig"),
+        context=kwargs.pop("context"),
+        cluster=kwargs.pop("cluster_name"),
+        user=kwargs.pop("user"),
+        namespace=kwargs.pop("namespace"),
+        request_timeout=kwargs.pop("request_timeout"),
+        server=kwargs.pop("server"),
+        token=kwargs.pop("token"),
+        impersonate=kwargs.pop("impersonate"),
+        impersonate_groups=tuple(kwargs.pop("impersonate_groups") or ()),
+        impersonate_uid=kwargs.pop("impersonate_uid"),
+        certificate_authority=kwargs.pop("certificate_authority"),
+        client_certificate=kwargs.pop("client_certificate"),
+        client_key=kwargs.pop("client_key"),
+        insecure_skip_tls_verify=kwargs.pop("insecure_skip_tls_verify"),
+        tls_server_name=kwargs.pop("tls_server_name"),
+    )
 
 
 def connection_options(func: F) -> F:
-    """Add --kubeconfig, --context, --cluster, --user, -n/--namespace, --request-timeout."""
+    """Add kubectl's global connection flags; the command gets them merged with those given before it
+    as ``conn`` (:class:`ConnectionOptions`)."""
 
-    @click.option(
-        "--request-timeout", metavar="DURATION", help="Per-request timeout (e.g. 10s, 1m; 0 = none)."
-    )
-    @click.option(
-        "-n",
-        "--namespace",
-        metavar="NS",
-        help="Namespace (default: the context's namespace, else 'default').",
-    )
-    @click.option("--user", metavar="NAME", help="The kubeconfig user to use.")
-    @click.option("--cluster", "cluster_name", metavar="NAME", help="The kubeconfig cluster to use.")
-    @click.option("--context", metavar="NAME", help="The kubeconfig context to use.")
-    @click.option(
-        "--kubeconfig",
-        metavar="PATH",
-        help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
-    )
     @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        kubeconfig: str | None,
-        context: str | None,
-        cluster_name: str | None,
-        user: str | None,
-        namespace: str | None,
-        request_timeout: str | None,
-        **kwargs: Any,
-    ) -> Any:
-        conn = ConnectionOptions(kubeconfig, context, cluster_name, user, namespace, request_timeout)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        after = _take_connection_options(kwargs)
+        ctx = click.get_current_context(silent=True)
+        raw = ctx.meta.get(CONNECTION_META) if ctx is not None else None
+        conn = after.over(_take_connection_options(dict(raw))) if isinstance(raw, dict) else after
         return func(*args, conn=conn, **kwargs)
 
+    for decorate in reversed(connection_params()):
+        wrapper = decorate(wrapper)
     return wrapper  # type: ignore[return-value]
 
 
@@ -124,17 +172,55 @@ def check_gpu_resource(value: str | None) -> str | None:
 
 
 def connect(conn: ConnectionOptions) -> Cluster:
-    """Open the cluster described by the kubeconfig flags (imports the kubernetes client)."""
-    from kubectl_kserve_mn.cluster import Cluster
+    """Open the cluster the connection flags describe (no request is sent yet).
 
-    return Cluster(
-        kubeconfig=conn.kubeconfig,
-        context=conn.context,
-        cluster=conn.cluster,
-        user=conn.user,
-        namespace=conn.namespace,
-        request_timeout=conn.request_timeout,
-    )
+    Says once on stderr when TLS verification is off, and attaches the progress line on terminals."""
+    from kubectl_kserve_mn.cluster import Cluster, NoConfigurationError
+
+    ctx = click.get_current_context(silent=True)
+    try:
+        cluster = Cluster(
+            kubeconfig=conn.kubeconfig,
+            context=conn.context,
+            cluster=conn.cluster,
+            user=conn.user,
+            namespace=conn.namespace,
+            request_timeout=conn.request_timeout,
+            server=conn.server,
+            token=conn.token,
+            impersonate=conn.impersonate,
+            impersonate_groups=conn.impersonate_groups,
+            impersonate_uid=conn.impersonate_uid,
+            certificate_authority=conn.certificate_authority,
+            client_certificate=conn.client_certificate,
+            client_key=conn.client_key,
+            insecure_skip_tls_verify=bool(conn.insecure_skip_tls_verify),
+            tls_server_name=conn.tls_server_name,
+        )
+    except NoConfigurationError as err:
+        offline = ctx is not None and any(p.name == "nodes_file" for p in ctx.command.params)
+        if offline:
+            raise NoConfigurationError(f"{err.message}; or use --nodes-file for offline input") from None
+        raise
+    if cluster.insecure:
+        said: set[str] = ctx.meta.setdefault(_INSECURE_META, set()) if ctx is not None else set()
+        if cluster.host not in said:
+            said.add(cluster.host)
+            warn(
+                f"the server's certificate is not checked (--insecure-skip-tls-verify): the connection to "
+                f"{cluster.host} is insecure"
+            )
+    if ctx is not None:
+        from kubectl_kserve_mn.cli import progress
+
+        line = progress.for_terminal(machine_output=ctx.params.get("output") in ("json", "yaml"))
+        if line is not None:
+            cluster.progress = line
+            ctx.call_on_close(line.close)
+    return cluster
+
+
+_INSECURE_META = "kubectl_kserve_mn.insecure-said"
 
 
 def resolve_kserve_version(flag: str, cluster: Cluster | None) -> eras.KServeVersion:
@@ -150,6 +236,9 @@ def resolve_kserve_version(flag: str, cluster: Cluster | None) -> eras.KServeVer
 
 
 def warn(message: str) -> None:
+    from kubectl_kserve_mn.cli import progress
+
+    progress.clear_line()
     click.echo(f"warning: {message}", err=True)
 
 

@@ -11,10 +11,12 @@ from tabulate import tabulate
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import (
+    Command,
     ConnectionOptions,
     check_gpu_resource,
     connect,
     connection_options,
+    exit_codes,
     finish,
     kserve_version_option,
     output_option,
@@ -66,7 +68,15 @@ class PlanOptions:
             )
 
 
-@click.command("plan")
+@click.command(
+    "plan",
+    cls=Command,
+    epilog=exit_codes(
+        "a layout is recommended and fits the GPUs free now: you can apply it",
+        "no feasible layout for the wish on these nodes, or the recommended one fits only the nodes' "
+        "capacity, not the GPUs free now (it is still printed, marked)",
+    ),
+)
 @click.option("--gpus", type=click.IntRange(min=1), help="Total GPUs for one model replica (TP x PP).")
 @click.option(
     "--tensor-parallel-size",

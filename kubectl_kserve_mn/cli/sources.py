@@ -53,8 +53,8 @@ def load_cluster_inputs(
         return ClusterInputs(read_nodes_file(nodes_file), read_pods_file(pods_file) if pods_file else [])
     if cluster is None:
         raise InputError("no cluster and no --nodes-file")
-    nodes = nodes_from_dicts(cluster.list_nodes())
-    pods = pods_from_dicts(cluster.list_gpu_pods())
+    nodes_raw, pods_raw = cluster.concurrently(cluster.list_nodes, cluster.list_gpu_pods)
+    nodes, pods = nodes_from_dicts(nodes_raw), pods_from_dicts(pods_raw)
     return ClusterInputs(nodes, pods, cluster.read_multinode_config())
 
 

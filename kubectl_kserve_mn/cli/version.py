@@ -13,59 +13,18 @@ the client version before its connection error); 2 for a bad flag.
 
 from __future__ import annotations
 
-import platform
 import sys
 from typing import Any
 
 import click
 
-from kubectl_kserve_mn import __version__
 from kubectl_kserve_mn.cli import options
+from kubectl_kserve_mn.cli.about import client_text, go_platform, plugin_info, plugin_version
 from kubectl_kserve_mn.cli.options import ConnectionOptions
 from kubectl_kserve_mn.errors import KserveMnError, NotFoundError
 from kubectl_kserve_mn.kserve import eras
 
-# platform.machine() spellings -> Go's GOARCH, which Krew's selectors and our archive names use.
-_GOARCH = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "x64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv8": "arm64",
-    "armv8l": "arm64",
-    "i386": "386",
-    "i686": "386",
-    "x86": "386",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "ppc64le": "ppc64le",
-}
-
-
-def plugin_version() -> str:
-    """The release version with kubectl's and Krew's ``v`` prefix (``v0.1.0``)."""
-    return "v" + __version__
-
-
-def go_platform(system: str | None = None, machine: str | None = None) -> tuple[str, str]:
-    """(GOOS, GOARCH) for a ``platform.system()`` / ``platform.machine()`` pair, e.g. ("linux", "amd64").
-
-    Unknown values are lower-cased and passed through rather than guessed.
-    """
-    system = (platform.system() if system is None else system).lower()
-    machine = (platform.machine() if machine is None else machine).lower()
-    goos = "windows" if system.startswith(("win", "cygwin", "msys")) else system
-    return goos, _GOARCH.get(machine, machine)
-
-
-def plugin_info() -> dict[str, str]:
-    goos, goarch = go_platform()
-    return {
-        "version": plugin_version(),
-        "python": platform.python_version(),
-        "platform": f"{goos}/{goarch}",
-    }
+__all__ = ["go_platform", "kserve_info", "plugin_info", "plugin_version", "version"]
 
 
 def kserve_info(kserve: eras.KServeVersion) -> dict[str, Any]:
@@ -78,18 +37,16 @@ def kserve_info(kserve: eras.KServeVersion) -> dict[str, Any]:
 
 
 def _cluster_configured(conn: ConnectionOptions) -> bool:
-    # cluster.py's probe reads files and env only; it does not import the kubernetes client.
+    # The probe reads files and env only; it imports neither the transport nor the kubernetes client.
+    if conn.server:
+        return True
     from kubectl_kserve_mn import cluster
 
     return bool(cluster.kubeconfig_available(conn.kubeconfig))
 
 
 def _render_text(plugin: dict[str, str], kserve: dict[str, Any] | None, kserve_note: str | None) -> str:
-    lines = [
-        f"Plugin Version: {plugin['version']}",
-        f"Python Version: {plugin['python']} ({platform.python_implementation()})",
-        f"Platform: {plugin['platform']}",
-    ]
+    lines = [client_text(plugin)]
     if kserve is not None:
         shown = kserve["version"] or "unknown"
         lines.append(f"KServe Version: {shown} ({kserve['era']} rules, from {kserve['source']})")
@@ -100,8 +57,12 @@ def _render_text(plugin: dict[str, str], kserve: dict[str, Any] | None, kserve_n
 
 @click.command(
     "version",
-    epilog="\b\nExit codes: 0 printed (also when KServe is not installed: a warning); 2 bad flag;\n"
-    "3 a cluster is configured but could not be asked (the plugin version is printed first).",
+    cls=options.Command,
+    epilog=options.exit_codes(
+        "printed (also when KServe is not installed: a warning)",
+        None,
+        "a cluster is configured but could not be asked (the plugin version is printed first)",
+    ),
 )
 @click.option("--client", is_flag=True, help="Print the plugin version only; do not contact the cluster.")
 @options.output_option(("text", "json", "yaml"), "text")

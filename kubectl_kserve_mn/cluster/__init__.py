@@ -1,32 +1,67 @@
-"""The only module that talks to the Kubernetes API.
+"""The only package that talks to the Kubernetes API.
 
-Everything else in the tool is pure functions over the plain dicts returned here. Design points:
+Everything else in the tool is pure functions over the plain values returned here. Modules:
 
-- kubectl's connection semantics: ``--kubeconfig``, ``$KUBECONFIG`` with several files joined by
-  ``os.pathsep`` (merged first-wins by the client's ``KubeConfigMerger``, as kubectl does), ``--context``,
-  ``--cluster`` and ``--user`` overrides, in-cluster config in a pod, namespace from the flag, else the
-  context, else ``default``. Authentication (token, client certificate, exec plugin, auth providers) is the
-  kubernetes client's ``KubeConfigLoader``.
-- Lists are paginated (``limit``/``continue``) and read as raw JSON: the client's model classes are very
-  slow for 20,000 pods, so every request goes through ``ApiClient.param_serialize`` (auth headers,
-  token refresh) and ``ApiClient.call_api`` and the body is ``json.loads``-ed.
-- The kubernetes package is imported inside :class:`Cluster` only: ``--help`` must not pay for it.
-- Every failure becomes one :mod:`kubectl_kserve_mn.errors` exception with a one-line message that never
-  contains credentials.
+- :mod:`.config`, :mod:`.kubeconfig`: kubectl's connection semantics without the kubernetes client
+  (``--kubeconfig``, ``$KUBECONFIG`` merged first-wins, ``--context``/``--cluster``/``--user``,
+  kubectl's global flags such as ``--server``, ``--token``, ``--as``, in-cluster config; namespace
+  from the flag, the context, else ``default``).
+- :mod:`.auth`: bearer tokens (static, re-read token files, exec credential plugins), basic auth, client
+  certificates; :mod:`.legacy_auth` hands ``auth-provider`` users to the kubernetes client, imported
+  only for them.
+- :mod:`.transport`: HTTPS on ``http.client`` with a keep-alive pool, TLS, timeouts, retries of refused
+  connects, ``User-Agent: kubectl-kserve-mn/<version>``.
+- :mod:`.pages`: lists fetched one page ahead; several calls at once.
+- :mod:`.errors`: non-2xx answers as one-line errors.
+
+Reading lists. Every list is paginated (``limit=500``, ``continue``), one request per page:
+
+- :meth:`Cluster.list_pages` ``(path, target, query) -> Iterator[bytes]`` yields the raw JSON body of
+  each page (a ``NodeList``/``PodList``... with ``items``) while the next page is already being fetched
+  on a background thread; stopping early (``break``, an exception) stops the fetching. This is the
+  interface for typed decoders (msgspec) that consume bytes. :meth:`Cluster.node_pages` and
+  :meth:`Cluster.gpu_pod_pages` are the two big lists.
+- ``list_*`` methods return dicts (``json.loads`` of each page), items completed with ``kind`` and
+  ``apiVersion`` like ``kubectl get -o json``.
+- :meth:`Cluster.concurrently` runs calls at once: ``nodes, pods = cluster.concurrently(cluster.list_nodes,
+  cluster.list_gpu_pods)``.
+- ``Cluster.progress``: an optional observer told what is being listed and how many items have arrived
+  (the CLI draws a progress line on terminals).
+
+Every failure becomes one :mod:`kubectl_kserve_mn.errors` exception with a one-line message that never
+contains credentials. Importing this package imports neither the kubernetes client nor msgspec.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
 
-from kubectl_kserve_mn.errors import ClusterError, ConflictError, InputError, NotFoundError
+from kubectl_kserve_mn import __version__
+from kubectl_kserve_mn.cluster.errors import ForbiddenError, Target, http_error
+from kubectl_kserve_mn.cluster.kubeconfig import (
+    SERVICE_ACCOUNT_DIR,
+    NoConfigurationError,
+    Overrides,
+    parse_request_timeout,
+    redactor,
+)
+from kubectl_kserve_mn.cluster.kubeconfig import kubeconfig_available as _kubeconfig_available
+from kubectl_kserve_mn.errors import ClusterError, NotFoundError
 from kubectl_kserve_mn.kserve import eras
+
+__all__ = [
+    "GPU_POD_FIELD_SELECTOR",
+    "PAGE_LIMIT",
+    "Cluster",
+    "ForbiddenError",
+    "NoConfigurationError",
+    "Progress",
+    "Target",
+    "kubeconfig_available",
+    "parse_request_timeout",
+]
 
 PAGE_LIMIT = 500
 """Items per list request (kubectl's ``--chunk-size`` default)."""
@@ -34,9 +69,8 @@ PAGE_LIMIT = 500
 GPU_POD_FIELD_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
 """Non-terminal pods bound to a node: the pods that hold GPUs (kubectl describe node uses the same)."""
 
-SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-
 FIELD_MANAGER = "kubectl-kserve-mn"
+USER_AGENT = f"kubectl-kserve-mn/v{__version__}"
 
 KSERVE_GROUP = "serving.kserve.io"
 ISVC_CRD = "inferenceservices.serving.kserve.io"
@@ -47,115 +81,27 @@ INFERENCESERVICE_CONFIG = "inferenceservice-config"
 KSERVE_NAMESPACES = ("kserve", "kubeflow", "opendatahub", "redhat-ods-applications")
 """Where KServe's ConfigMap lives when the controller Deployment could not be found."""
 
-# client-go's default dialer gives up connecting after 30s (k8s.io/client-go/transport/cache.go); kubectl
-# has no read timeout unless --request-timeout is set.
-DEFAULT_CONNECT_TIMEOUT = 30.0
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-
-
-def parse_request_timeout(text: str | None) -> float | None:
-    """kubectl's ``--request-timeout``: ``0`` (none), a plain number of seconds or a Go duration
-    (``500ms``, ``10s``, ``1m30s``). Returns seconds, None for no timeout."""
-    if text is None:
-        return None
-    value = text.strip()
-    bad = InputError(
-        f"--request-timeout {text!r}: expected a number of seconds or a duration with a unit (e.g. 10s, 2m, 500ms)"
-    )
-    if not value:
-        raise bad
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        seconds = float(value)
-    else:
-        pos = 0
-        seconds = 0.0
-        for match in _DURATION_PART.finditer(value):
-            if match.start() != pos:
-                raise bad
-            seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-            pos = match.end()
-        if pos != len(value) or pos == 0:
-            raise bad
-    return seconds or None
-
-
-def _kubeconfig_paths(kubeconfig: str | None) -> list[str]:
-    """The kubeconfig files kubectl would read, existing ones only."""
-    if kubeconfig:
-        return [os.path.expanduser(kubeconfig)]
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return [p for p in (os.path.expanduser(x) for x in env.split(os.pathsep) if x) if os.path.isfile(p)]
-    default = os.path.expanduser(os.path.join("~", ".kube", "config"))
-    return [default] if os.path.isfile(default) else []
-
-
-def _in_cluster() -> bool:
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.isfile(
-        os.path.join(SERVICE_ACCOUNT_DIR, "token")
-    )
+_Target = Target  # the name other modules used before the split
+T = TypeVar("T")
 
 
 def kubeconfig_available(kubeconfig: str | None = None) -> bool:
-    """Whether a cluster connection is configured (without importing the kubernetes client)."""
-    if kubeconfig:
-        return os.path.isfile(os.path.expanduser(kubeconfig))
-    env = os.environ.get("KUBECONFIG")
-    if env and any(os.path.isfile(os.path.expanduser(p)) for p in env.split(os.pathsep) if p):
-        return True
-    if os.path.isfile(os.path.expanduser(os.path.join("~", ".kube", "config"))):
-        return True
-    return _in_cluster()
+    """Whether a cluster connection is configured (files and environment only; nothing is imported)."""
+    return _kubeconfig_available(kubeconfig, SERVICE_ACCOUNT_DIR)
 
 
-@dataclass(frozen=True)
-class _Target:
-    """What a request is about, for error messages."""
+class Progress(Protocol):
+    """Told about long reads (the CLI's progress line); called from the fetching threads."""
 
-    verb: str
-    """Kubernetes verb: list, get, patch."""
-    resource: str
-    """Plural resource name, e.g. ``pods``."""
-    group: str = ""
-    kind: str = ""
-    namespace: str | None = None
-    name: str | None = None
-    crd: str | None = None
-    """The CRD that serves this resource (None for built-in resources)."""
+    def started(self, what: str) -> None: ...
 
-    @property
-    def scope(self) -> str:
-        return f'in the namespace "{self.namespace}"' if self.namespace else "at the cluster scope"
+    def advanced(self, what: str, items: int) -> None:
+        """``items``: how many items of ``what`` have arrived so far."""
 
+    def finished(self, what: str) -> None: ...
 
-class ForbiddenError(ClusterError):
-    """HTTP 403: the user may not perform this verb on this resource (exit 3)."""
-
-
-def _status_of(body: bytes) -> tuple[str, dict[str, Any]]:
-    """The message of a Kubernetes ``Status`` body (or the plain text), and its details."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return " ".join(text.split())[:300], {}
-    if isinstance(doc, dict):
-        details = doc.get("details")
-        return str(doc.get("message") or doc.get("reason") or ""), details if isinstance(
-            details, dict
-        ) else {}
-    return " ".join(text.split())[:300], {}
+    def pause(self, paused: bool) -> None:
+        """Hide the line while something else may use the terminal (an exec plugin's prompt)."""
 
 
 class Cluster:
@@ -170,299 +116,207 @@ class Cluster:
         user: str | None = None,
         namespace: str | None = None,
         request_timeout: str | None = None,
+        server: str | None = None,
+        token: str | None = None,
+        impersonate: str | None = None,
+        impersonate_groups: Sequence[str] = (),
+        impersonate_uid: str | None = None,
+        certificate_authority: str | None = None,
+        client_certificate: str | None = None,
+        client_key: str | None = None,
+        insecure_skip_tls_verify: bool = False,
+        tls_server_name: str | None = None,
     ) -> None:
+        from kubectl_kserve_mn.cluster import kubeconfig as config_mod
+        from kubectl_kserve_mn.cluster.auth import Credentials
+        from kubectl_kserve_mn.cluster.transport import Transport
+
         timeout = parse_request_timeout(request_timeout)
-        self._timeout: float | tuple[float, None] = (
-            timeout if timeout is not None else (DEFAULT_CONNECT_TIMEOUT, None)
-        )
-        self._secrets: list[str] = []
         self._controller_cache: list[dict[str, Any]] | None = None
         self._controller_forbidden: str | None = None
-
-        # Imported here, not at module level: the client's import alone costs about half a second.
-        import yaml
-        from kubernetes import client as k8s_client
-        from kubernetes.config.config_exception import ConfigException
-
-        configuration = k8s_client.Configuration()
-        paths = _kubeconfig_paths(kubeconfig)
-        if kubeconfig and not os.path.isfile(paths[0]):
-            raise InputError(f"--kubeconfig {kubeconfig}: file not found")
-        try:
-            if paths:
-                self.context_name, ctx_namespace = self._load_kubeconfig(
-                    configuration, paths, context=context, cluster=cluster, user=user
-                )
-            elif _in_cluster():
-                self.context_name, ctx_namespace = self._load_in_cluster(configuration)
-            else:
-                where = "$KUBECONFIG" if os.environ.get("KUBECONFIG") else "~/.kube/config"
-                raise InputError(
-                    f"no kubeconfig found ({where} does not exist) and not running in a pod: "
-                    "pass --kubeconfig, set KUBECONFIG, or use --nodes-file for offline input"
-                )
-        except ConfigException as err:
-            raise InputError(f"kubeconfig: {self._redact(str(err))}") from None
-        except yaml.YAMLError as err:
-            raise InputError(
-                f"kubeconfig is not valid YAML: {self._redact(' '.join(str(err).split()))}"
-            ) from None
-        except OSError as err:
-            raise InputError(f"kubeconfig: {self._redact(str(err))}") from None
-
-        self.namespace: str = namespace or ctx_namespace or "default"
-        self.host: str = str(configuration.host).rstrip("/")
-        for value in configuration.api_key.values():
-            self._remember_secret(re.sub(r"^(?i:bearer)\s+", "", str(value)).strip())
-        # urllib3 logs each retry as a WARNING, which Python prints to stderr without a handler.
-        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-
-        from urllib3.util.retry import Retry
-
-        # Retry refused/failed connects twice like a flaky network deserves, but never re-send a request
-        # whose answer we did not read, and fail fast on TLS errors.
-        configuration.retries = Retry(total=2, connect=2, read=0, redirect=0, status=0, other=0)
-        self._api = k8s_client.ApiClient(configuration)
-        self._api.user_agent = "kubectl-kserve-mn"
-
-    # -- configuration ----------------------------------------------------------------------------------
-
-    def _load_kubeconfig(
-        self,
-        configuration: Any,
-        paths: list[str],
-        *,
-        context: str | None,
-        cluster: str | None,
-        user: str | None,
-    ) -> tuple[str, str | None]:
-        from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
-
-        # KubeConfigMerger splits on os.pathsep and merges first-wins by name, like kubectl.
-        merger = KubeConfigMerger(os.pathsep.join(paths))
-        merged = merger.config
-        if merged is None:
-            raise InputError(f"kubeconfig {os.pathsep.join(paths)}: no configuration found")
-        raw: dict[str, Any] = merged.value
-        for entry in [*(raw.get("clusters") or []), *(raw.get("users") or [])]:
-            self._collect_secrets(entry.value if hasattr(entry, "value") else entry)
-
-        def names(section: str) -> list[str]:
-            return [str(e["name"]) for e in raw.get(section) or [] if "name" in e]
-
-        def find(section: str, name: str) -> Any:
-            for entry in raw.get(section) or []:
-                if "name" in entry and entry["name"] == name:
-                    return entry.value if hasattr(entry, "value") else entry
-            return None
-
-        source = os.pathsep.join(paths)
-        context_name = context or raw.get("current-context") or ""
-        ctx_body: dict[str, Any] = {}
-        if context_name:
-            ctx_entry = find("contexts", context_name)
-            if ctx_entry is None:
-                raise InputError(f'context "{context_name}" not found in kubeconfig {source}')
-            ctx_body = dict(ctx_entry.get("context") or {})
-        elif not cluster:
-            raise InputError(f"kubeconfig {source} has no current-context: pass --context")
-        if cluster:
-            if cluster not in names("clusters"):
-                raise InputError(f'cluster "{cluster}" not found in kubeconfig {source}')
-            ctx_body["cluster"] = cluster
-        if user:
-            if user not in names("users"):
-                raise InputError(f'user "{user}" not found in kubeconfig {source}')
-            ctx_body["user"] = user
-        if not ctx_body.get("cluster"):
-            raise InputError(f'context "{context_name}" in kubeconfig {source} names no cluster')
-        if ctx_body["cluster"] not in names("clusters"):
-            raise InputError(
-                f'cluster "{ctx_body["cluster"]}" (context "{context_name}") not found in {source}'
-            )
-        active = context_name
-        if cluster or user or not context_name:
-            # The loader only knows contexts: give it one with the overrides applied.
-            active = "kubectl-kserve-mn-override"
-            raw["contexts"].append({"name": active, "context": ctx_body})
-        loader = KubeConfigLoader(
-            config_dict=merged,
-            active_context=active,
-            config_base_path=None,
-            config_persister=merger.save_changes,
+        self.progress: Progress | None = None
+        overrides = Overrides(
+            context=context,
+            cluster=cluster,
+            user=user,
+            server=server,
+            token=token,
+            impersonate=impersonate,
+            impersonate_uid=impersonate_uid,
+            impersonate_groups=tuple(impersonate_groups),
+            certificate_authority=certificate_authority,
+            client_certificate=client_certificate,
+            client_key=client_key,
+            insecure_skip_tls_verify=insecure_skip_tls_verify,
+            tls_server_name=tls_server_name,
         )
-        loader.load_and_set(configuration)
-        namespace = ctx_body.get("namespace")
-        return context_name or active, str(namespace) if namespace else None
+        config = config_mod.load(kubeconfig, overrides, service_account_dir=SERVICE_ACCOUNT_DIR)
+        self._secrets = list(config.secrets)
+        self._redact_fn = redactor(self._secrets)
+        self.config = config
+        self.context_name: str = config.context
+        self.namespace: str = namespace or config.namespace or "default"
+        self.host: str = config.host
+        self.insecure: bool = config.uses_tls and config.insecure
+        """TLS verification is off (--insecure-skip-tls-verify): the CLI says so once."""
+        self._credentials = Credentials(config, remember_secret=self._remember_secret)
+        if self._credentials.plugin is not None:
+            self._credentials.plugin.around_run = self._paused_progress
+        self._transport = Transport(
+            config,
+            self._credentials,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            redact=self._redact,
+        )
 
-    def _load_in_cluster(self, configuration: Any) -> tuple[str, str | None]:
-        from kubernetes.config.incluster_config import InClusterConfigLoader
+    def close(self) -> None:
+        """Close pooled connections (also done when the process exits)."""
+        self._transport.close()
 
-        InClusterConfigLoader(
-            token_filename=os.path.join(SERVICE_ACCOUNT_DIR, "token"),
-            cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
-        ).load_and_set(configuration)
-        namespace = None
-        try:
-            with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as handle:
-                namespace = handle.read().strip() or None
-        except OSError:
-            pass
-        return "in-cluster", namespace
-
-    def _collect_secrets(self, entry: Any) -> None:
-        if not isinstance(entry, dict):
-            return
-        body = entry.get("user") or entry.get("cluster") or {}
-        if not isinstance(body, dict):
-            return
-        for key in ("token", "client-key-data", "client-certificate-data", "password"):
-            value = body.get(key)
-            if isinstance(value, str):
-                self._remember_secret(value)
+    # -- secrets ----------------------------------------------------------------------------------------
 
     def _remember_secret(self, value: str) -> None:
-        if len(value) >= 6 and value not in self._secrets:
-            self._secrets.append(value)
+        for candidate in {value, value.strip()}:
+            if len(candidate) >= 6 and candidate not in self._secrets:
+                self._secrets.append(candidate)
+                self._redact_fn = redactor(self._secrets)
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
+        return self._redact_fn(text)
+
+    def _paused_progress(self) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def paused() -> Iterator[None]:
+            progress = self.progress
+            if progress is not None:
+                progress.pause(True)
+            try:
+                yield
+            finally:
+                if progress is not None:
+                    progress.pause(False)
+
+        return paused()
 
     # -- transport --------------------------------------------------------------------------------------
+
+    def _raw(
+        self,
+        method: str,
+        path: str,
+        target: Target,
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> bytes:
+        """One API call; the raw body of a 2xx answer, else a mapped error."""
+        response = self._transport.request(method, path, query=query, body=body, content_type=content_type)
+        if not 200 <= response.status <= 299:
+            raise http_error(
+                response.status,
+                response.body,
+                method,
+                path,
+                target,
+                context=self.context_name,
+                redact=self._redact,
+            )
+        return response.body
 
     def _request(
         self,
         method: str,
         path: str,
-        target: _Target,
+        target: Target,
         *,
         query: Sequence[tuple[str, str]] = (),
         body: Any = None,
         content_type: str | None = None,
     ) -> Any:
         """One API call; returns the decoded JSON body or raises a mapped error."""
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        headers = {"Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        try:
-            _, url, header_params, req_body, _ = self._api.param_serialize(
-                method=method,
-                resource_path=path,
-                query_params=list(query),
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = self._api.call_api(
-                method, url, header_params=header_params, body=req_body, _request_timeout=self._timeout
-            )
-            data = response.read()
-        except ApiException as err:  # the REST layer turns TLS errors into status-0 ApiExceptions
-            raise self._transport_error(str(err.reason or err)) from None
-        except urllib3.exceptions.HTTPError as err:
-            raise self._transport_error(err) from None
-        except OSError as err:
-            raise self._transport_error(err) from None
-        if not 200 <= response.status <= 299:
-            raise self._http_error(response.status, data or b"", method, path, target)
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        data = self._raw(method, path, target, query=query, body=payload, content_type=content_type)
         try:
             return json.loads(data)
         except ValueError:
             raise ClusterError(f"{method} {path}: the server did not answer with JSON") from None
 
-    def _transport_error(self, err: BaseException | str) -> ClusterError:
-        import urllib3
-
-        reason: BaseException | str = err
-        if isinstance(err, urllib3.exceptions.MaxRetryError) and err.reason is not None:
-            reason = err.reason
-        text = str(reason)
-        if (
-            isinstance(reason, urllib3.exceptions.SSLError)
-            or "SSLError" in text
-            or "CERTIFICATE" in text.upper()
-        ):
-            detail = re.search(r"\[SSL[^\]]*\]\s*([^()]+?)(?:\s*\(_ssl|\)|$)", text)
-            why = detail.group(1).strip() if detail else text.split("\n")[-1]
-            return ClusterError(
-                self._redact(
-                    f"TLS error talking to {self.host}: {why}; check the cluster's certificate-authority "
-                    "(or tls-server-name) in your kubeconfig"
-                )
-            )
-        if isinstance(reason, urllib3.exceptions.NameResolutionError) or "Name or service not known" in text:
-            why = "cannot resolve the host name (DNS)"
-        elif "refused" in text.lower():  # before timeouts: NewConnectionError subclasses ConnectTimeoutError
-            why = "connection refused"
-        elif isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
-            why = "connection timed out"
-        elif isinstance(reason, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-            why = "request timed out (--request-timeout)"
-        else:
-            errno_text = re.search(r"\[Errno -?\d+\]\s*([^'\")]+)", text)
-            why = errno_text.group(1).strip() if errno_text else text.split(": ")[-1]
-        return ClusterError(self._redact(f"cannot reach the cluster at {self.host}: {why}"))
-
-    def _http_error(self, status: int, body: bytes, method: str, path: str, target: _Target) -> ClusterError:
-        message, details = _status_of(body)
-        message = self._redact(message)
-        if status == 401:
-            return ClusterError(
-                f'unauthorized (401): check your credentials for context "{self.context_name}"'
-            )
-        if status == 403:
-            if not message or "forbidden" not in message:
-                message = (
-                    f'cannot {target.verb} resource "{target.resource}" in API group "{target.group}" '
-                    f"{target.scope}"
-                )
-            return ForbiddenError(f"forbidden (403): {message}")
-        if status == 404:
-            object_missing = target.name is not None and (
-                details.get("name") == target.name or not target.crd
-            )
-            if object_missing:
-                where = f' in namespace "{target.namespace}"' if target.namespace else ""
-                return NotFoundError(f'{target.kind or target.resource} "{target.name}" not found{where}')
-            if target.crd:
-                return NotFoundError(f"{target.kind} CRD ({target.crd}) not found: is KServe installed?")
-            return NotFoundError(f"{method} {path}: not found (404){': ' + message if message else ''}")
-        if status == 409:
-            where = f"{target.namespace}/" if target.namespace else ""
-            return ConflictError(
-                f"{target.kind or target.resource} {where}{target.name} was changed by someone else since it was "
-                "read (409 Conflict): re-run the command to work from the latest version"
-            )
-        if status == 410:
-            return ClusterError(
-                f"{method} {path}: the list changed while it was being read (410 Gone): re-run"
-            )
-        if status >= 500:
-            return ClusterError(f"server error ({status}) on {method} {path}: {message or 'no details'}")
-        return ClusterError(f"{method} {path} was rejected ({status}): {message or 'no details'}")
-
-    def _get(self, path: str, target: _Target, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    def _get(self, path: str, target: Target, query: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
         doc = self._request("GET", path, target, query=query)
         if not isinstance(doc, dict):
             raise ClusterError(f"GET {path}: unexpected answer from the server")
         return doc
 
+    # -- lists ------------------------------------------------------------------------------------------
+
+    def list_pages(self, path: str, target: Target, query: Sequence[tuple[str, str]] = ()) -> Iterator[bytes]:
+        """The raw JSON body of every page of a list, the next page fetched while this one is used.
+
+        ``path`` is the collection (``/api/v1/pods``), ``query`` its selectors; ``limit`` and ``continue``
+        are added here. Close the iterator (or leave the ``for`` loop) to stop fetching."""
+        from kubectl_kserve_mn.cluster.pages import prefetched
+
+        what = target.label
+        progress = self.progress
+        seen = 0
+
+        def fetch(token: str) -> bytes:
+            page_query = [*query, ("limit", str(PAGE_LIMIT))]
+            if token:
+                page_query.append(("continue", token))
+            return self._raw("GET", path, target, query=page_query)
+
+        def on_page(items: int) -> None:
+            nonlocal seen
+            seen += items
+            if progress is not None:
+                progress.advanced(what, seen)
+
+        if progress is not None:
+            progress.started(what)
+        try:
+            yield from prefetched(fetch, f"GET {path}", on_page)
+        finally:
+            if progress is not None:
+                progress.finished(what)
+
+    def node_pages(self) -> Iterator[bytes]:
+        """Raw pages of ``NodeList`` (see :meth:`list_pages`)."""
+        return self.list_pages("/api/v1/nodes", Target("list", "nodes", kind="Node"))
+
+    def gpu_pod_pages(self) -> Iterator[bytes]:
+        """Raw pages of the ``PodList`` of :meth:`list_gpu_pods`."""
+        return self.list_pages(
+            "/api/v1/pods", Target("list", "pods", kind="Pod"), [("fieldSelector", GPU_POD_FIELD_SELECTOR)]
+        )
+
+    def concurrently(self, *calls: Callable[[], T]) -> list[T]:
+        """Run API calls at once and return their results in order; the first failure (in argument
+        order) is raised after all have ended. ``nodes, pods = cluster.concurrently(cluster.list_nodes,
+        cluster.list_gpu_pods)``."""
+        from kubectl_kserve_mn.cluster.pages import run_concurrently
+
+        return run_concurrently(calls)
+
     def _list(
         self, path: str, target: _Target, query: Sequence[tuple[str, str]] = (), *, kind: str = ""
     ) -> list[dict[str, Any]]:
         """All items of a list, page by page; items get ``kind``/``apiVersion`` like ``kubectl get -o json``."""
+        from kubectl_kserve_mn.cluster.pages import gc_paused
+
         items: list[dict[str, Any]] = []
-        token = ""
-        while True:
-            page_query = [*query, ("limit", str(PAGE_LIMIT))]
-            if token:
-                page_query.append(("continue", token))
-            doc = self._get(path, target, page_query)
+        for body in self.list_pages(path, target, query):
+            try:
+                with gc_paused():
+                    doc = json.loads(body)
+            except ValueError:
+                raise ClusterError(f"GET {path}: the server did not answer with JSON") from None
+            if not isinstance(doc, dict):
+                raise ClusterError(f"GET {path}: unexpected answer from the server")
             page = doc.get("items") or []
             api_version = doc.get("apiVersion")
             item_kind = kind or str(doc.get("kind") or "").removesuffix("List")
@@ -473,9 +327,7 @@ class Cluster:
                     if api_version:
                         item.setdefault("apiVersion", api_version)
                     items.append(item)
-            token = str((doc.get("metadata") or {}).get("continue") or "")
-            if not token:
-                return items
+        return items
 
     # -- reads ------------------------------------------------------------------------------------------
 

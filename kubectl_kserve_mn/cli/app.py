@@ -1,0 +1,157 @@
+"""The click group: lazy sub-commands, kubectl's global flags, the help and the one-line error handling."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from kubectl_kserve_mn import __version__
+from kubectl_kserve_mn.cli import COMMANDS, EXIT_INTERNAL
+from kubectl_kserve_mn.cli.flags import (
+    Command,
+    exit_codes,
+    format_option_sections,
+    global_connection_options,
+    normalize_bool_flags,
+)
+from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def main(  # type: ignore[override]
+        self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> None:
+        """Run, and turn every outcome into one stderr line and an exit code (also under CliRunner)."""
+        extra.pop("standalone_mode", None)
+        try:
+            if args is not None:
+                args = normalize_bool_flags(list(args))
+            code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except KserveMnError as err:
+            click.echo(f"error: {err.message}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            # Usage errors: one line in kubectl's style instead of click's usage block.
+            message = " ".join(err.format_message().split())
+            click.echo(f"error: {message}", err=True)
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                click.echo(f"See '{err.ctx.command_path} --help'.", err=True)
+            sys.exit(err.exit_code if err.exit_code else EXIT_USAGE)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            # `kubectl kserve-mn check -o json | head` is not an error for the user.
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as err:  # the promise is "never a traceback"
+            if os.environ.get("KSERVE_MN_DEBUG"):
+                raise
+            detail = " ".join(str(err).split()) or type(err).__name__
+            click.echo(
+                f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items() if not name.startswith("_")]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        format_option_sections(self, ctx, formatter, lambda: self.format_commands(ctx, formatter))
+
+
+MAX_HELP_WIDTH = 100
+
+
+def _help_width() -> int:
+    """The help's width exactly as click computes it (COLUMNS, else the terminal, else 80; at most
+    MAX_HELP_WIDTH), without click importing shutil (and with it bz2 and lzma) to ask."""
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else 0
+    if width <= 0:
+        try:
+            width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (OSError, ValueError, AttributeError):
+            width = 0
+    return max(min(width if width > 0 else 80, MAX_HELP_WIDTH) - 2, 50)
+
+
+CONTEXT_SETTINGS: dict[str, Any] = {
+    "help_option_names": ["-h", "--help"],
+    "max_content_width": MAX_HELP_WIDTH,
+}
+
+EPILOG = (
+    exit_codes(
+        "success",
+        "the command worked and found problems (no feasible layout, error findings, a diff exists)",
+    )
+    + "\n\nUse 'kubectl kserve-mn help COMMAND' or 'kubectl kserve-mn COMMAND --help' for a command's flags."
+)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={**CONTEXT_SETTINGS, "terminal_width": _help_width()},
+    epilog=EPILOG,
+    invoke_without_command=True,
+)
+@click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
+@global_connection_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Plan, check and fix KServe multi-node (Ray + vLLM) InferenceServices.
+
+    Reads GPU capacity from the current kube context, predicts what KServe's webhook and
+    controller will do with your pipeline/tensor parallel settings, and suggests or applies
+    settings that schedule.
+    """
+    if ctx.invoked_subcommand is None:
+        # Like kubectl: no command prints the help, exit 0.
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+@click.command("help", cls=Command, context_settings=CONTEXT_SETTINGS)
+@click.argument("command", required=False, metavar="[COMMAND]")
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Help about any command: the tool's help, or COMMAND's."""
+    root = ctx.find_root()
+    group = root.command
+    assert isinstance(group, click.Group)
+    if command is None:
+        click.echo(group.get_help(root))
+        return
+    target = group.get_command(root, command)
+    if target is None or command.startswith("_"):
+        raise click.UsageError(f'unknown command "{command}": the commands are {", ".join(_public())}', ctx)
+    with click.Context(target, info_name=command, parent=root) as sub:
+        click.echo(target.get_help(sub))
+
+
+def _public() -> list[str]:
+    return [name for name in COMMANDS if not name.startswith("_")]
