@@ -33,6 +33,8 @@ from kubectl_kserve_mn.errors import (
     KserveMnError,
     NotFoundError,
 )
+from kubectl_kserve_mn.inputs import BadInput
+from kubectl_kserve_mn.inputs.k8s import Node
 from kubectl_kserve_mn.kserve import eras
 from tests.fakeapi import FakeKubeAPI
 from tests.nodes import controller_deployment
@@ -85,7 +87,7 @@ def _free_port() -> int:
 def test_pod_list_is_paginated_with_limit_and_continue(fake_api: FakeKubeAPI, kubeconfig: Path) -> None:
     fake_api.add_all(_pod(f"p-{i:04d}") for i in range(1200))
     pods = Cluster(kubeconfig=str(kubeconfig)).list_pods("team-a")
-    assert sorted(p["metadata"]["name"] for p in pods) == [f"p-{i:04d}" for i in range(1200)]
+    assert sorted(p.name for p in pods) == [f"p-{i:04d}" for i in range(1200)]
     calls = fake_api.requests("GET", "/api/v1/namespaces/team-a/pods")
     assert len(calls) == 3
     assert {c.param("limit") for c in calls} == {"500"}
@@ -105,13 +107,13 @@ def test_gpu_pod_list_sends_field_selector_and_gets_only_bound_live_pods(
         _pod("unbound", node=None, phase="Pending"),
     )
     pods = Cluster(kubeconfig=str(kubeconfig)).list_gpu_pods()
-    assert sorted(p["metadata"]["name"] for p in pods) == ["live-a", "live-b"]
+    assert sorted(p.name for p in pods) == ["live-a", "live-b"]
     (call,) = fake_api.requests("GET", "/api/v1/pods")
     assert call.param("fieldSelector") == "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
     assert call.param("fieldSelector") == GPU_POD_FIELD_SELECTOR
 
 
-def test_lists_return_raw_json_with_fields_the_models_do_not_know(
+def test_node_lists_decode_into_the_boundarys_typed_nodes_skipping_unknown_fields(
     fake_api: FakeKubeAPI, kubeconfig: Path
 ) -> None:
     node = {
@@ -119,21 +121,42 @@ def test_lists_return_raw_json_with_fields_the_models_do_not_know(
         "kind": "Node",
         "metadata": {"name": "n1", "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
         "spec": {"futureField": {"x": 1}},
-        "status": {"capacity": {"nvidia.com/gpu": "8"}, "allocatable": {"nvidia.com/gpu": "8"}},
+        "status": {
+            "capacity": {"cpu": "96", "nvidia.com/gpu": "8"},
+            "allocatable": {"cpu": "95500m", "nvidia.com/gpu": "8"},
+        },
     }
     fake_api.add(node)
     (item,) = Cluster(kubeconfig=str(kubeconfig)).list_nodes()
-    assert type(item) is dict
-    assert item["spec"]["futureField"] == {"x": 1}  # a V1Node model would drop it
-    assert item["status"]["capacity"]["nvidia.com/gpu"] == "8"  # quantities stay strings
-    assert item["kind"] == "Node" and item["apiVersion"] == "v1"
+    assert isinstance(item, Node)
+    assert item.name == "n1" and item.labels == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    # Device counts are whole numbers; CPU and memory are never read.
+    assert item.capacity == {"nvidia.com/gpu": 8} and item.allocatable == {"nvidia.com/gpu": 8}
+
+
+def test_a_node_the_api_sends_with_a_bad_gpu_count_is_refused_naming_it(
+    fake_api: FakeKubeAPI, kubeconfig: Path
+) -> None:
+    fake_api.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "n1"},
+            "status": {"allocatable": {"nvidia.com/gpu": "7.5"}},
+        }
+    )
+    with pytest.raises(BadInput) as caught:
+        Cluster(kubeconfig=str(kubeconfig)).list_nodes()
+    assert caught.value.message == (
+        'the API server: Node n1: status.allocatable["nvidia.com/gpu"]: "7.5" is not a whole number'
+    )
 
 
 def test_label_and_field_selectors_are_passed_through(fake_api: FakeKubeAPI, kubeconfig: Path) -> None:
     fake_api.add(_pod("llama-head"), _pod("other-x"))
     cluster = Cluster(kubeconfig=str(kubeconfig))
     pods = cluster.list_pods("team-a", label_selector="app=llama")
-    assert [p["metadata"]["name"] for p in pods] == ["llama-head"]
+    assert [p.name for p in pods] == ["llama-head"]
     fake_api.add(
         {
             "apiVersion": "v1",
@@ -151,7 +174,7 @@ def test_label_and_field_selectors_are_passed_through(fake_api: FakeKubeAPI, kub
         },
     )
     events = cluster.list_events("team-a", field_selector="involvedObject.name=llama-head")
-    assert [e["metadata"]["name"] for e in events] == ["e1"]
+    assert [(e.involved_name, e.reason) for e in events] == [("llama-head", "FailedScheduling")]
     assert fake_api.requests("GET", "/api/v1/namespaces/team-a/events")[0].param("fieldSelector") == (
         "involvedObject.name=llama-head"
     )
@@ -185,7 +208,7 @@ def test_kubeconfig_env_merges_two_files_first_one_wins(
     )
     fake_api.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
     cluster = Cluster()
-    assert [n["metadata"]["name"] for n in cluster.list_nodes()] == ["n1"]
+    assert [n.name for n in cluster.list_nodes()] == ["n1"]
     assert cluster.namespace == "team-m"
     assert fake_api.requests("GET", "/api/v1/nodes")[0].header("Authorization") == f"Bearer {fake_api.token}"
 

@@ -93,10 +93,7 @@ def test_gzip_answers_are_decoded_and_compression_can_be_disabled(
 def test_chunked_answers_like_kube_apiserver_sends_lists(fake_api: FakeKubeAPI, kubeconfig: Path) -> None:
     fake_api.chunked = True
     fake_api.add_all(_pod(f"p-{i:04d}") for i in range(700))
-    names = [
-        p["metadata"]["name"]
-        for p in Cluster(kubeconfig=str(kubeconfig), request_timeout="30s").list_pods("team-a")
-    ]
+    names = [p.name for p in Cluster(kubeconfig=str(kubeconfig), request_timeout="30s").list_pods("team-a")]
     assert names == [f"p-{i:04d}" for i in range(700)]
 
 
@@ -165,10 +162,9 @@ def test_proxy_url_of_the_cluster_tunnels_through_the_proxy(
     config = fake_api.kubeconfig_dict()
     config["clusters"][0]["cluster"]["proxy-url"] = f"http://user:pa%40ss@127.0.0.1:{proxy.port}"
     fake_api.add(_node("n1"))
-    assert [
-        n["metadata"]["name"]
-        for n in Cluster(kubeconfig=str(_write_config(tmp_path / "c", config))).list_nodes()
-    ] == ["n1"]
+    assert [n.name for n in Cluster(kubeconfig=str(_write_config(tmp_path / "c", config))).list_nodes()] == [
+        "n1"
+    ]
     assert proxy.targets == [f"127.0.0.1:{fake_api.port}"]
     assert proxy.auth == ["Basic " + base64.b64encode(b"user:pa@ss").decode()]
 
@@ -278,7 +274,7 @@ def test_server_and_token_flags_connect_without_a_kubeconfig(fake_api: FakeKubeA
     cluster = Cluster(server=fake_api.url, token=fake_api.token, certificate_authority=str(ca))
     assert (cluster.namespace, cluster.context_name) == ("default", "(flags)")
     fake_api.add(_node("n1"))
-    assert [n["metadata"]["name"] for n in cluster.list_nodes()] == ["n1"]
+    assert [n.name for n in cluster.list_nodes()] == ["n1"]
 
 
 # -- identity ------------------------------------------------------------------------------------------------
@@ -633,18 +629,18 @@ def test_concurrently_runs_calls_at_once_and_keeps_their_order(
     cluster = Cluster(kubeconfig=str(kubeconfig))
     both = threading.Barrier(2, timeout=30)
 
-    def nodes() -> list[dict[str, Any]]:
+    def nodes() -> list[Any]:
         items = cluster.list_nodes()
         both.wait()  # only passes when the other call runs at the same time
         return items
 
-    def pods() -> list[dict[str, Any]]:
+    def pods() -> list[Any]:
         items = cluster.list_gpu_pods()
         both.wait()
         return items
 
     got_nodes, got_pods = cluster.concurrently(nodes, pods)
-    assert [n["kind"] for n in got_nodes] == ["Node"] and [p["kind"] for p in got_pods] == ["Pod"]
+    assert [n.name for n in got_nodes] == ["n1"] and [p.name for p in got_pods] == ["p1"]
 
 
 def test_concurrently_raises_the_first_failure_in_argument_order(

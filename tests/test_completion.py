@@ -135,7 +135,9 @@ def test_top_level_flags_before_the_command() -> None:
     # kubectl's connection flags are accepted before the command too, so they complete there.
     values = _values(complete(["--"], OFFLINE))
     assert values[0] == "--version" and values[-1] == "--help"
-    assert {"--kubeconfig", "--context", "--namespace", "--server", "--as", "--tls-server-name"} <= set(values)
+    assert {"--kubeconfig", "--context", "--namespace", "--server", "--as", "--tls-server-name"} <= set(
+        values
+    )
     assert "--output" not in values  # a command's own flag
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubectl_kserve_mn.cli.options import (
     ConnectionOptions,
@@ -44,9 +44,6 @@ from kubectl_kserve_mn.inputs.k8s import (
     API,
     Event,
     Pod,
-    events_from_dicts,
-    nodes_from_dicts,
-    pods_from_dicts,
     read_nodes_file,
     read_pods_file,
 )
@@ -506,20 +503,33 @@ def _node_view(
     cluster: Cluster, run: CheckRun, nodes_file: str | None, pods_file: str | None, gpu_resource: str | None
 ) -> NodeView | None:
     if nodes_file:
-        nodes = read_nodes_file(nodes_file)
-        pods = read_pods_file(pods_file) if pods_file else []
-        return NodeView(nodes, pods, free_known=bool(pods_file), gpu_resource=gpu_resource)
-    try:
-        nodes = nodes_from_dicts(cluster.list_nodes())
-    except ClusterError as err:
-        run.warnings.append(f"cannot read nodes, schedulability findings skipped: {err.message}")
+        return NodeView(
+            read_nodes_file(nodes_file),
+            read_pods_file(pods_file) if pods_file else [],
+            free_known=bool(pods_file),
+            gpu_resource=gpu_resource,
+        )
+    # Both lists at once; each may fail on its own (RBAC often allows one and not the other).
+    (nodes, node_error), (pods, pod_error) = cluster.concurrently(
+        lambda: _attempt(cluster.list_nodes), lambda: _attempt(cluster.list_gpu_pods)
+    )
+    if node_error is not None or nodes is None:
+        run.warnings.append(f"cannot read nodes, schedulability findings skipped: {node_error}")
         return None
-    try:
-        pods = pods_from_dicts(cluster.list_gpu_pods())
-    except ClusterError as err:
-        run.warnings.append(f"cannot read pods, only the nodes' capacity is checked: {err.message}")
+    if pod_error is not None or pods is None:
+        run.warnings.append(f"cannot read pods, only the nodes' capacity is checked: {pod_error}")
         return NodeView(nodes, [], free_known=False, gpu_resource=gpu_resource)
     return NodeView(nodes, pods, gpu_resource=gpu_resource)
+
+
+R = TypeVar("R")
+
+
+def _attempt(call: Callable[[], R]) -> tuple[R | None, str | None]:
+    try:
+        return call(), None
+    except ClusterError as err:
+        return None, err.message
 
 
 def _isvc_pods_and_events(
@@ -534,7 +544,7 @@ def _isvc_pods_and_events(
     list per namespace that has a Pending pod."""
     selector = f"{ISVC_LABEL} in ({','.join(sorted(set(names)))})" if names else ISVC_LABEL
     try:
-        pods = pods_from_dicts(cluster.list_pods(namespace, selector))
+        pods = cluster.list_pods(namespace, selector)
     except ClusterError as err:
         run.warnings.append(f"cannot read the InferenceServices' pods: {err.message}")
         return {}, {}
@@ -544,7 +554,7 @@ def _isvc_pods_and_events(
     events: dict[str, list[Event]] = {}
     for ns in sorted({p.namespace or "" for p in pods if p.phase == "Pending"}):
         try:
-            events[ns] = events_from_dicts(cluster.list_events(ns, "reason=FailedScheduling"))
+            events[ns] = cluster.list_events(ns, "reason=FailedScheduling")
         except ClusterError as err:
             run.warnings.append(f"cannot read events in {ns}: {err.message}")
     return by_isvc, events

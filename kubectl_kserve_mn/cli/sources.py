@@ -16,8 +16,6 @@ from kubectl_kserve_mn.errors import ClusterError, InputError
 from kubectl_kserve_mn.inputs.k8s import (
     Node,
     Pod,
-    nodes_from_dicts,
-    pods_from_dicts,
     read_nodes_file,
     read_pods_file,
 )
@@ -53,8 +51,7 @@ def load_cluster_inputs(
         return ClusterInputs(read_nodes_file(nodes_file), read_pods_file(pods_file) if pods_file else [])
     if cluster is None:
         raise InputError("no cluster and no --nodes-file")
-    nodes_raw, pods_raw = cluster.concurrently(cluster.list_nodes, cluster.list_gpu_pods)
-    nodes, pods = nodes_from_dicts(nodes_raw), pods_from_dicts(pods_raw)
+    nodes, pods = cluster.concurrently(cluster.list_nodes, cluster.list_gpu_pods)
     return ClusterInputs(nodes, pods, cluster.read_multinode_config())
 
 

@@ -21,22 +21,25 @@ Reading lists. Every list is paginated (``limit=500``, ``continue``), one reques
   on a background thread; stopping early (``break``, an exception) stops the fetching. This is the
   interface for typed decoders (msgspec) that consume bytes. :meth:`Cluster.node_pages` and
   :meth:`Cluster.gpu_pod_pages` are the two big lists.
-- ``list_*`` methods return dicts (``json.loads`` of each page), items completed with ``kind`` and
-  ``apiVersion`` like ``kubectl get -o json``.
+- ``list_nodes``, ``list_gpu_pods``, ``list_pods`` and ``list_events`` return the input boundary's typed
+  values (:mod:`kubectl_kserve_mn.inputs.k8s`), decoded page by page from the bytes with msgspec; the
+  other ``list_*`` methods (KServe objects) return dicts, items completed with ``kind`` and ``apiVersion``
+  like ``kubectl get -o json``, which the boundary then checks against the CRDs.
 - :meth:`Cluster.concurrently` runs calls at once: ``nodes, pods = cluster.concurrently(cluster.list_nodes,
   cluster.list_gpu_pods)``.
 - ``Cluster.progress``: an optional observer told what is being listed and how many items have arrived
   (the CLI draws a progress line on terminals).
 
 Every failure becomes one :mod:`kubectl_kserve_mn.errors` exception with a one-line message that never
-contains credentials. Importing this package imports neither the kubernetes client nor msgspec.
+contains credentials. Importing this package imports neither the kubernetes client nor msgspec (the typed
+decoders are imported when a list is read).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from kubectl_kserve_mn import __version__
 from kubectl_kserve_mn.cluster.errors import ForbiddenError, Target, http_error
@@ -50,6 +53,9 @@ from kubectl_kserve_mn.cluster.kubeconfig import (
 from kubectl_kserve_mn.cluster.kubeconfig import kubeconfig_available as _kubeconfig_available
 from kubectl_kserve_mn.errors import ClusterError, NotFoundError
 from kubectl_kserve_mn.kserve import eras
+
+if TYPE_CHECKING:
+    from kubectl_kserve_mn.inputs.k8s import Event, Node, Pod
 
 __all__ = [
     "GPU_POD_FIELD_SELECTOR",
@@ -83,6 +89,7 @@ KSERVE_NAMESPACES = ("kserve", "kubeflow", "opendatahub", "redhat-ods-applicatio
 
 _Target = Target  # the name other modules used before the split
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def kubeconfig_available(kubeconfig: str | None = None) -> bool:
@@ -294,13 +301,19 @@ class Cluster:
             "/api/v1/pods", Target("list", "pods", kind="Pod"), [("fieldSelector", GPU_POD_FIELD_SELECTOR)]
         )
 
-    def concurrently(self, *calls: Callable[[], T]) -> list[T]:
+    @overload
+    def concurrently(self, first: Callable[[], T], second: Callable[[], U], /) -> tuple[T, U]: ...
+
+    @overload
+    def concurrently(self, *calls: Callable[[], T]) -> tuple[T, ...]: ...
+
+    def concurrently(self, *calls: Callable[[], Any]) -> tuple[Any, ...]:
         """Run API calls at once and return their results in order; the first failure (in argument
         order) is raised after all have ended. ``nodes, pods = cluster.concurrently(cluster.list_nodes,
         cluster.list_gpu_pods)``."""
         from kubectl_kserve_mn.cluster.pages import run_concurrently
 
-        return run_concurrently(calls)
+        return tuple(run_concurrently(calls))
 
     def _list(
         self, path: str, target: _Target, query: Sequence[tuple[str, str]] = (), *, kind: str = ""
@@ -331,35 +344,57 @@ class Cluster:
 
     # -- reads ------------------------------------------------------------------------------------------
 
-    def list_nodes(self) -> list[dict[str, Any]]:
-        return self._list("/api/v1/nodes", _Target("list", "nodes", kind="Node"), kind="Node")
+    def _typed(
+        self, path: str, target: _Target, query: Sequence[tuple[str, str]], decode: Callable[..., Any]
+    ) -> list[Any]:
+        """All items of a list decoded page by page into the input boundary's typed values
+        (:mod:`kubectl_kserve_mn.inputs.k8s`): only the fields the tool uses are built, in C."""
+        from kubectl_kserve_mn.cluster.pages import gc_paused
+        from kubectl_kserve_mn.inputs.k8s import API
 
-    def list_gpu_pods(self) -> list[dict[str, Any]]:
+        items: list[Any] = []
+        for body in self.list_pages(path, target, query):
+            with gc_paused():
+                items.extend(decode(body, API, len(items) + 1).items)
+        return items
+
+    def list_nodes(self) -> list[Node]:
+        from kubectl_kserve_mn.inputs.k8s import decode_node_page
+
+        return self._typed("/api/v1/nodes", _Target("list", "nodes", kind="Node"), (), decode_node_page)
+
+    def list_gpu_pods(self) -> list[Pod]:
         """Non-terminal pods bound to nodes, all namespaces (the inventory keeps those holding GPUs)."""
-        return self._list(
+        from kubectl_kserve_mn.inputs.k8s import decode_pod_page
+
+        return self._typed(
             "/api/v1/pods",
             _Target("list", "pods", kind="Pod"),
             [("fieldSelector", GPU_POD_FIELD_SELECTOR)],
-            kind="Pod",
+            decode_pod_page,
         )
 
-    def list_pods(self, namespace: str | None, label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_pods(self, namespace: str | None, label_selector: str | None = None) -> list[Pod]:
         """Pods of one namespace, or of all namespaces when ``namespace`` is None."""
+        from kubectl_kserve_mn.inputs.k8s import decode_pod_page
+
         query = [("labelSelector", label_selector)] if label_selector else []
-        return self._list(
+        return self._typed(
             f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods",
             _Target("list", "pods", kind="Pod", namespace=namespace),
             query,
-            kind="Pod",
+            decode_pod_page,
         )
 
-    def list_events(self, namespace: str, field_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_events(self, namespace: str, field_selector: str | None = None) -> list[Event]:
+        from kubectl_kserve_mn.inputs.k8s import decode_event_page
+
         query = [("fieldSelector", field_selector)] if field_selector else []
-        return self._list(
+        return self._typed(
             f"/api/v1/namespaces/{namespace}/events",
             _Target("list", "events", kind="Event", namespace=namespace),
             query,
-            kind="Event",
+            decode_event_page,
         )
 
     def list_namespaces(self) -> list[str]:
