@@ -19,7 +19,7 @@ Rules that matter here:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -383,3 +383,46 @@ def _pools(entries: Sequence[NodeGpus]) -> list[Pool]:
         )
     pools.sort(key=lambda p: (not p.placeable, -p.gpus_per_node * len(p.nodes), p.name))
     return pools
+
+
+def with_pods_changed(
+    inventory: Inventory, *, removed: Iterable[Pod] = (), added: Iterable[Pod] = ()
+) -> Inventory:
+    """The inventory with some pods' GPU requests given back (``removed``) or taken (``added``).
+
+    Cheaper than building the inventory again from every pod: ``check`` asks, for each of a thousand
+    InferenceServices, where its pods could go if its own pods did not hold their GPUs."""
+    delta: dict[tuple[str, str], int] = {}
+    resources = {n.gpu_resource for n in inventory.nodes}
+    for sign, pods in ((-1, removed), (1, added)):
+        for pod in pods:
+            if not pod_is_active_on_node(pod):
+                continue
+            assert pod.node_name is not None
+            for resource in resources:
+                amount = pod_effective_request(pod, resource)
+                if amount:
+                    key = (pod.node_name, resource)
+                    delta[key] = delta.get(key, 0) + sign * amount
+    return with_requests_changed(inventory, delta)
+
+
+def with_requests_changed(inventory: Inventory, delta: Mapping[tuple[str, str], int]) -> Inventory:
+    """The inventory with ``delta[(node, resource)]`` GPUs more requested on each node (negative: freed),
+    never below 0; nodes and pools alike."""
+    changed = {
+        key: replace(node, requested=max(0, node.requested + delta[key]))
+        for node in inventory.nodes
+        if (key := (node.name, node.gpu_resource)) in delta and delta[key]
+    }
+    if not changed:
+        return inventory
+
+    def swap(nodes: tuple[NodeGpus, ...]) -> tuple[NodeGpus, ...]:
+        return tuple(changed.get((n.name, n.gpu_resource), n) for n in nodes)
+
+    pools = tuple(
+        replace(pool, nodes=swap(pool.nodes), unschedulable=swap(pool.unschedulable))
+        for pool in inventory.pools
+    )
+    return replace(inventory, nodes=swap(inventory.nodes), pools=pools)

@@ -128,24 +128,44 @@ def our_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "kubectl_kserve_mn"]
 
 
+# A child's peak RSS (ru_maxrss) includes what it inherited at fork: a child of this process, which holds
+# the fake API server's objects, would report hundreds of MB before it even execs. So a small launcher
+# forks the command and reports the command's own wall time and peak RSS.
+_LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{time.perf_counter() - start} {usage.ru_maxrss * 1024}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def time_command(label: str, argv: list[str], ctx: BenchContext, *, ok_codes: Sequence[int] = (0,)) -> Timing:
     """Wall time and peak RSS of ``argv`` (stdout to a file, as a user's pipe would drain it)."""
     timing = Timing(label, argv)
+    measured = ctx.workdir / "measured"
     for attempt in range(ctx.runs + 1):  # the first run warms up and is not counted
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=out, stderr=err, env=ctx.env, cwd=ctx.workdir)
-            _, status, usage = os.wait4(proc.pid, 0)
-            elapsed = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode not in ok_codes:
+            code = subprocess.call(
+                [sys.executable, "-S", "-c", _LAUNCHER, str(measured), *argv],
+                stdout=out,
+                stderr=err,
+                env=ctx.env,
+                cwd=ctx.workdir,
+            )
+            if code not in ok_codes:
                 err.seek(0)
                 lines = err.read().decode(errors="replace").strip().splitlines() or ["(no stderr)"]
-                timing.error = f"exit {proc.returncode}: {lines[-1][:200]}"
+                timing.error = f"exit {code}: {lines[-1][:200]}"
                 return timing
+        elapsed, rss = measured.read_text().split()
         if attempt:
-            timing.runs.append(elapsed)
-            timing.max_rss.append(usage.ru_maxrss * 1024)  # Linux reports KiB
+            timing.runs.append(float(elapsed))
+            timing.max_rss.append(int(rss))
     return timing
 
 

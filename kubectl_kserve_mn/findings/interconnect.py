@@ -14,6 +14,7 @@ from typing import Any
 
 from kubectl_kserve_mn.findings.report import (
     INFO,
+    ISVC_LABEL,
     WARNING,
     Finding,
     NodeView,
@@ -22,7 +23,7 @@ from kubectl_kserve_mn.findings.report import (
     name_of,
     namespace_of,
 )
-from kubectl_kserve_mn.findings.schedulability import other_pods, pod_selectors
+from kubectl_kserve_mn.findings.schedulability import pod_selectors
 from kubectl_kserve_mn.interconnect import (
     CLIQUE_LABEL,
     COMPUTE_DOMAIN_HINT,
@@ -30,7 +31,7 @@ from kubectl_kserve_mn.interconnect import (
     common_rdma_resources,
     is_rdma_resource,
 )
-from kubectl_kserve_mn.inventory import NodeGpus, build_inventory
+from kubectl_kserve_mn.inventory import NodeGpus
 from kubectl_kserve_mn.kserve.admission import GPU_TYPES_ANNOTATION
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.runtimes import merged_head_container, merged_worker_container
@@ -61,8 +62,8 @@ def _hosts(
     view: NodeView, isvc: Mapping[str, Any], resource: str, gpus: int, selector: Mapping[str, str]
 ) -> list[NodeGpus]:
     """The nodes a pod of ``gpus`` GPUs can land on, with GPUs held by other workloads counted as used."""
-    pods = other_pods(view.pods, isvc)
-    inventory = build_inventory(view.nodes, pods, gpu_resource=resource, node_selector=selector or None)
+    own = view.pods_labelled(ISVC_LABEL, name_of(isvc), namespace_of(isvc))
+    inventory = view.inventory(resource, selector or None, without=own)
     return [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable and n.physical >= gpus]
 
 

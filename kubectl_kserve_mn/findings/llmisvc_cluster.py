@@ -20,8 +20,7 @@ from kubectl_kserve_mn.findings.report import (
     ModelInput,
     NodeView,
 )
-from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.inventory import NodeGpus, build_inventory
+from kubectl_kserve_mn.inventory import NodeGpus
 from kubectl_kserve_mn.kserve.llmisvc.layout import LlmLayout, WorkloadLayout
 from kubectl_kserve_mn.model import MemoryEstimate, estimate_memory, layout_violations, memory_violations
 from kubectl_kserve_mn.planner import place_pods
@@ -38,14 +37,6 @@ def fix_hint(name: str, namespace: str | None) -> str:
 
 
 # --- scheduling -----------------------------------------------------------------------------------
-
-
-def _own_pod(pod: Pod, name: str, namespace: str | None) -> bool:
-    return (
-        pod.labels.get(NAME_LABEL) == name
-        and pod.labels.get(PART_OF_LABEL) == PART_OF
-        and (namespace is None or pod.namespace == namespace)
-    )
 
 
 def _selector(pod: Mapping[str, Any] | None) -> dict[str, str]:
@@ -84,7 +75,9 @@ def schedulability_findings(
     asks = [a for a in asks if a[2] > 0 and (not view.gpu_resource or a[1] == view.gpu_resource)]
     if not asks:
         return []
-    other = [p for p in view.pods if not _own_pod(p, name, namespace)]
+    own = [
+        p for p in view.pods_labelled(NAME_LABEL, name, namespace) if p.labels.get(PART_OF_LABEL) == PART_OF
+    ]
     grouped: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, int]]] = {}
     for role, resource, gpus, selector in asks:
         grouped.setdefault((resource, tuple(sorted(selector.items()))), []).append((role, gpus))
@@ -92,7 +85,7 @@ def schedulability_findings(
     fix = fix_hint(name, namespace)
     for (resource, selector_items), members in grouped.items():
         selector = dict(selector_items)
-        inventory = build_inventory(view.nodes, other, gpu_resource=resource, node_selector=selector or None)
+        inventory = view.inventory(resource, selector or None, without=own)
         nodes: list[NodeGpus] = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
         where = f" matching nodeSelector {selector}" if selector else ""
         roles = " and ".join(sorted({r for r, _ in members}))
@@ -158,9 +151,7 @@ def schedulability_findings(
 
 def _gpu_memory(w: WorkloadLayout, view: NodeView | None, model: ModelInput) -> tuple[int, str] | None:
     if view is not None and w.gpu_resource is not None:
-        inventory = build_inventory(
-            view.nodes, (), gpu_resource=w.gpu_resource, node_selector=_selector(w.leader_pod) or None
-        )
+        inventory = view.inventory(w.gpu_resource, _selector(w.leader_pod) or None, with_pods=False)
         nodes = [n for n in inventory.nodes if n.gpu_resource == w.gpu_resource and n.placeable]
         fitting = [n for n in nodes if n.physical >= w.leader_gpus] or nodes
         found = {n.name: n.memory_mib for n in fitting if n.memory_mib}

@@ -20,7 +20,6 @@ from kubectl_kserve_mn.findings.report import (
     namespace_of,
 )
 from kubectl_kserve_mn.findings.schedulability import pod_selectors
-from kubectl_kserve_mn.inventory import build_inventory
 from kubectl_kserve_mn.kserve.controller import (
     ControllerLayout,
 )
@@ -105,7 +104,7 @@ def _layout_gpu_memory(
     for resource, gpus, selector in asks:
         if gpus <= 0 or (view.gpu_resource and resource != view.gpu_resource):
             continue
-        inventory = build_inventory(view.nodes, (), gpu_resource=resource, node_selector=selector or None)
+        inventory = view.inventory(resource, selector or None, with_pods=False)
         nodes = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
         fitting = [n for n in nodes if n.physical >= gpus] or nodes
         found.update({n.name: n.memory_mib for n in fitting if n.memory_mib})

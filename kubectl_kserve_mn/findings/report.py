@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kubectl_kserve_mn.inputs.k8s import Node, Pod
+from kubectl_kserve_mn.inventory import Inventory, build_inventory, with_pods_changed
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -47,7 +48,11 @@ class Finding:
 
 @dataclass(frozen=True)
 class NodeView:
-    """What is known about the nodes: the nodes and the pods bound to them."""
+    """What is known about the nodes: the nodes and the pods bound to them.
+
+    ``check`` asks the same questions of it for every object (the inventory of a GPU resource, the pods of
+    one InferenceService), so the answers are computed once and kept: a thousand InferenceServices on two
+    thousand nodes must not build the inventory from twenty thousand pods a thousand times."""
 
     nodes: Sequence[Node]
     pods: Sequence[Pod] = ()
@@ -55,6 +60,42 @@ class NodeView:
     """False when the pods could not be read: only capacity is checked."""
     gpu_resource: str | None = None
     """``--gpu-resource``: consider only this resource."""
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def inventory(
+        self,
+        gpu_resource: str | None = None,
+        node_selector: Mapping[str, str] | None = None,
+        *,
+        with_pods: bool = True,
+        without: Sequence[Pod] = (),
+    ) -> Inventory:
+        """The inventory of these nodes (``with_pods``: GPUs held by the pods count as used), for one GPU
+        resource and nodeSelector; ``without``: pods whose GPUs count as free (an object's own pods)."""
+        key = ("inventory", gpu_resource, tuple(sorted((node_selector or {}).items())), with_pods)
+        if key not in self._memo:
+            self._memo[key] = build_inventory(
+                self.nodes,
+                self.pods if with_pods else (),
+                gpu_resource=gpu_resource,
+                node_selector=node_selector,
+            )
+        base: Inventory = self._memo[key]
+        return with_pods_changed(base, removed=without) if without and with_pods else base
+
+    def pods_labelled(self, label: str, value: str, namespace: str | None) -> list[Pod]:
+        """The pods whose ``label`` is ``value`` (in ``namespace`` unless None), from an index built once."""
+        key = ("label", label)
+        if key not in self._memo:
+            index: dict[tuple[str | None, str], list[Pod]] = {}
+            for pod in self.pods:
+                if label in pod.labels:
+                    index.setdefault((pod.namespace, pod.labels[label]), []).append(pod)
+            self._memo[key] = index
+        by_value: dict[tuple[str | None, str], list[Pod]] = self._memo[key]
+        if namespace is not None:
+            return list(by_value.get((namespace, value), ()))
+        return [p for (_, v), pods in by_value.items() if v == value for p in pods]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from kubectl_kserve_mn.findings.report import (
     namespace_of,
 )
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.inventory import build_inventory
+from kubectl_kserve_mn.inventory import with_pods_changed
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.rollout import (
     GENERATION_LABEL,
@@ -52,11 +52,11 @@ def rollout_findings(
     holds = any(p.node_name for p in old)  # old pods that only wait hold no GPUs: no second set is needed
     if generation is None or not holds or view is None or not view.free_known or layout.error:
         return None, []
-    newer = {(p.namespace, p.name) for p in new}
-    holding = [p for p in view.pods if (p.namespace, p.name) not in newer]
-    listed = {(p.namespace, p.name) for p in holding}
-    holding += [p for p in old if p.node_name and (p.namespace, p.name) not in listed]
-    inventory = build_inventory(view.nodes, holding, gpu_resource=view.gpu_resource)
+    # The new pods' GPUs count as free (they are what is being planned); old pods the view lacks hold theirs.
+    listed = {(p.namespace, p.name) for p in view.pods}
+    missing = [p for p in old if p.node_name and (p.namespace, p.name) not in listed]
+    newer = [p for p in new if (p.namespace, p.name) in listed]
+    inventory = with_pods_changed(view.inventory(view.gpu_resource), removed=newer, added=missing)
     current = running_pods(old)
     plan = dataclasses.replace(plan_rollout(inventory, current, layout, Strategy.of(isvc)), under_way=True)
     if plan.fits:

@@ -17,7 +17,7 @@ from kubectl_kserve_mn.findings.report import (
     namespace_of,
 )
 from kubectl_kserve_mn.inputs.k8s import Event, Pod
-from kubectl_kserve_mn.inventory import NodeGpus, build_inventory
+from kubectl_kserve_mn.inventory import NodeGpus
 from kubectl_kserve_mn.kserve.controller import (
     ControllerLayout,
     global_gpu_types,
@@ -30,16 +30,6 @@ def _selector(*sources: Any) -> dict[str, str]:
     for source in sources:
         merged.update({str(k): str(v) for k, v in dict_of(source).items()})
     return merged
-
-
-def _own_pod(pod: Pod, name: str, namespace: str | None) -> bool:
-    return pod.labels.get(ISVC_LABEL) == name and (namespace is None or pod.namespace == namespace)
-
-
-def other_pods(pods: Sequence[Pod], isvc: Mapping[str, Any]) -> list[Pod]:
-    """The pods that are not the InferenceService's own: what holds GPUs it cannot use."""
-    name, namespace = name_of(isvc), namespace_of(isvc)
-    return [p for p in pods if not _own_pod(p, name, namespace)]
 
 
 def pod_selectors(
@@ -61,7 +51,7 @@ def schedulability_findings(
 ) -> list[Finding]:
     """Where the pods of ``layout`` can go on ``view``'s nodes (the ISVC's own pods do not count as used)."""
     name, namespace = name_of(isvc), namespace_of(isvc)
-    capacity = sum(n.physical for n in build_inventory(view.nodes, []).nodes if n.placeable)
+    capacity = sum(n.physical for n in view.inventory(with_pods=False).nodes if n.placeable)
     if layout.worker.gpus > 0 and layout.worker_replicas > capacity:
         # Every worker needs a GPU of its own: more workers than GPUs can never fit, and listing
         # them one by one (TP=10^9 makes 10^9 pods) would not finish.
@@ -75,7 +65,7 @@ def schedulability_findings(
             )
         ]
     head_sel, worker_sel = pod_selectors(isvc, runtime)
-    other_pods = [p for p in view.pods if not _own_pod(p, name, namespace)]
+    own = view.pods_labelled(ISVC_LABEL, name, namespace)
     pods: list[tuple[str, str, int, dict[str, str]]] = [
         ("head", layout.head.gpu_resource, layout.head.gpus, head_sel)
     ]
@@ -91,9 +81,7 @@ def schedulability_findings(
     placements: list[tuple[list[str] | None, list[str] | None, list[NodeGpus], list[tuple[str, int]]]] = []
     for (resource, selector_items), members in groups.items():
         selector = dict(selector_items)
-        inventory = build_inventory(
-            view.nodes, other_pods, gpu_resource=resource, node_selector=selector or None
-        )
+        inventory = view.inventory(resource, selector or None, without=own)
         nodes = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
         where = f" matching nodeSelector {selector}" if selector else ""
         if not nodes:

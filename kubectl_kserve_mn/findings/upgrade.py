@@ -23,6 +23,7 @@ from kubectl_kserve_mn.findings.isvc import check_inferenceservice
 from kubectl_kserve_mn.findings.report import (
     ERROR,
     INFO,
+    ISVC_LABEL,
     WARNING,
     ItemReport,
     ModelInput,
@@ -32,7 +33,7 @@ from kubectl_kserve_mn.findings.report import (
 )
 from kubectl_kserve_mn.findings.schedulability import pod_selectors
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.inventory import Inventory, build_inventory, is_gpu_resource
+from kubectl_kserve_mn.inventory import Inventory, is_gpu_resource
 from kubectl_kserve_mn.kserve import eras
 from kubectl_kserve_mn.kserve.admission import (
     Admission,
@@ -45,7 +46,6 @@ from kubectl_kserve_mn.kserve.eras import Era, KServeVersion
 from kubectl_kserve_mn.kserve.rollout import (
     RolloutPlan,
     Strategy,
-    own_pods,
     plan_rollout,
     released,
     running_pods,
@@ -164,11 +164,7 @@ class UpgradeContext:
 
     def inventory(self, resource: str | None) -> Inventory:
         assert self.nodes is not None
-        if resource not in self.inventories:
-            self.inventories[resource] = build_inventory(
-                self.nodes.nodes, self.nodes.pods, gpu_resource=resource
-            )
-        return self.inventories[resource]
+        return self.nodes.inventory(resource)
 
     def upgraded_runtimes(self) -> list[Mapping[str, Any]]:
         """The runtimes after the upgrade: the release's own multi-node ClusterServingRuntime replaced by the
@@ -239,7 +235,7 @@ def _fix_first(
         return None, "what fix would change needs the nodes (--nodes-file offline)"
     from kubectl_kserve_mn import patch
 
-    own = running_pods(own_pods(view.pods, name_of(isvc), namespace_of(isvc)))
+    own = running_pods(view.pods_labelled(ISVC_LABEL, name_of(isvc), namespace_of(isvc)))
     resource = view.gpu_resource or patch.own_gpu_resource(isvc, runtime, context.custom_gpu_types)
     inventory = released(context.inventory(resource), own)  # fix plans as if its own pods were gone
     facts = context.model.facts if context.model is not None else None
@@ -271,8 +267,12 @@ def _upgrade_rollout(
         return None
     # A live object's pods are known (none: it holds nothing); for a file, its pods in --pods-file, else the
     # installed layout placed on the free GPUs stands in for them.
-    own = list(context.pods) if context.existing else own_pods(view.pods, name_of(isvc), namespace_of(isvc))
-    inventory = build_inventory(view.nodes, view.pods, gpu_resource=view.gpu_resource)
+    own = (
+        list(context.pods)
+        if context.existing
+        else view.pods_labelled(ISVC_LABEL, name_of(isvc), namespace_of(isvc))
+    )
+    inventory = view.inventory(view.gpu_resource)
     return plan_rollout(
         inventory,
         running_pods(own) if own or context.existing else None,

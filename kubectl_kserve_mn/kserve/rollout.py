@@ -39,7 +39,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_kserve_mn.inputs.k8s import Pod
-from kubectl_kserve_mn.inventory import Inventory, NodeGpus, is_gpu_resource, pod_effective_request
+from kubectl_kserve_mn.inventory import (
+    Inventory,
+    NodeGpus,
+    is_gpu_resource,
+    pod_effective_request,
+    with_requests_changed,
+)
 from kubectl_kserve_mn.kserve.controller import ControllerLayout, compute_layout
 from kubectl_kserve_mn.kserve.eras import Era
 from kubectl_kserve_mn.planner import place_pods
@@ -416,21 +422,8 @@ def released(inventory: Inventory, pods: Iterable[RunningPod]) -> Inventory:
     for pod in pods:
         for resource, gpus in pod.gpus.items():
             if pod.node:
-                freed[(pod.node, resource)] = freed.get((pod.node, resource), 0) + gpus
-    if not freed:
-        return inventory
-
-    def back(node: NodeGpus) -> NodeGpus:
-        held = freed.get((node.name, node.gpu_resource), 0)
-        return dataclasses.replace(node, requested=max(0, node.requested - held)) if held else node
-
-    pools = tuple(
-        dataclasses.replace(
-            p, nodes=tuple(map(back, p.nodes)), unschedulable=tuple(map(back, p.unschedulable))
-        )
-        for p in inventory.pools
-    )
-    return dataclasses.replace(inventory, nodes=tuple(map(back, inventory.nodes)), pools=pools)
+                freed[(pod.node, resource)] = freed.get((pod.node, resource), 0) - gpus
+    return with_requests_changed(inventory, freed)
 
 
 def _simulated_pods(layout: ControllerLayout, inventory: Inventory) -> tuple[list[RunningPod], Inventory]:
