@@ -122,7 +122,7 @@ def test_flags_of_a_command_long_and_short_with_their_help() -> None:
     assert Candidate("-A", "Check InferenceServices in every namespace.") in result.candidates
     assert "--yes" not in values  # fix's flag, not check's
     assert result.directive == Directive.NO_FILE_COMP
-    assert _values(complete(["fix", "--d"], OFFLINE)) == ["--dry-run"]
+    assert _values(complete(["fix", "--dr"], OFFLINE)) == ["--dry-run"]
 
 
 def test_a_flag_already_given_is_not_offered_again_unless_it_repeats() -> None:
@@ -135,7 +135,9 @@ def test_top_level_flags_before_the_command() -> None:
     # kubectl's connection flags are accepted before the command too, so they complete there.
     values = _values(complete(["--"], OFFLINE))
     assert values[0] == "--version" and values[-1] == "--help"
-    assert {"--kubeconfig", "--context", "--namespace", "--server", "--as", "--tls-server-name"} <= set(values)
+    assert {"--kubeconfig", "--context", "--namespace", "--server", "--as", "--tls-server-name"} <= set(
+        values
+    )
     assert "--output" not in values  # a command's own flag
 
 
