@@ -489,3 +489,43 @@ def test_fix_of_a_missing_llminferenceservice_is_one_line_exit_3(fake_api: FakeK
     result = run_cli("fix", "llmisvc/nope", "-n", "team-a")
     assert result.exit_code == 3 and len(result.stderr.strip().splitlines()) == 1
     assert '"nope" not found' in result.stderr
+
+
+# --- RBAC -------------------------------------------------------------------------------------------------
+
+
+def _verb_and_resource(method: str, path: str) -> tuple[str, str, str] | None:
+    """(verb, API group, resource) of a request, as RBAC sees it; None for discovery (system:discovery)."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "api":
+        group, rest = "", parts[2:]
+    else:
+        group, rest = parts[1], parts[3:]
+    if not rest:
+        return None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        rest = rest[2:]
+    named = len(rest) >= 2
+    verb = {"GET": "get" if named else "list", "PATCH": "patch"}[method]
+    return verb, group, rest[0]
+
+
+def test_examples_rbac_grants_every_request_check_and_fix_make(fake_api: FakeKubeAPI, run_cli: Run) -> None:
+    rules = [
+        rule
+        for role in yaml.safe_load_all((Path(__file__).parent.parent / "examples" / "rbac.yaml").read_text())
+        for rule in role["rules"]
+    ]
+    install(fake_api, isvc(), data_parallel(gpus=None))
+    fake_api.add(lws("llama-kserve-mn", "team-a", 1))
+    assert run_cli("check", "-A").exit_code == 1
+    assert run_cli("check", "llmisvc/llama", "-n", "team-a").exit_code == 1
+    assert run_cli("fix", "llmisvc/llama", "-n", "team-a", "--yes").exit_code == 0
+    asked = {_verb_and_resource(r.method, r.path) for r in fake_api.requests()} - {None}
+    assert ("list", "leaderworkerset.x-k8s.io", "leaderworkersets") in asked
+    assert ("patch", "serving.kserve.io", "llminferenceservices") in asked
+    for request in sorted(a for a in asked if a is not None):
+        verb, group, resource = request
+        assert any(
+            group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules
+        ), request

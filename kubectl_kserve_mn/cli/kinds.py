@@ -40,7 +40,7 @@ class NameRef:
         return self.kind is None or self.kind == kind
 
     def __str__(self) -> str:
-        return self.name if self.kind is None else f"{self.kind.lower()}/{self.name}"
+        return self.name if self.kind is None else f"{_TYPES[self.kind][0]}/{self.name}"
 
 
 def kind_of_flag(value: str | None) -> str | None:

@@ -63,6 +63,8 @@ def _flag_lines(before: LlmLayout | None, after: LlmLayout | None) -> list[str]:
     for old, new in zip(before.workloads, after.workloads, strict=False):
         if old.preset != new.preset:
             lines.append(f"{new.field}: preset {old.preset or 'none'} -> {new.preset or 'none'}")
+        if old.controller_error and new.controller_error and old.controller_error != new.controller_error:
+            lines.append(f"{new.field}: the controller's error becomes: {new.controller_error}")
         if old.vllm_args != new.vllm_args and new.controller_error is None:
             was = " ".join(old.vllm_args) or "(no parallelism flags)"
             now = " ".join(new.vllm_args) or "(no parallelism flags)"
