@@ -529,3 +529,23 @@ def test_examples_rbac_grants_every_request_check_and_fix_make(fake_api: FakeKub
         assert any(
             group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"] for r in rules
         ), request
+
+
+# --- plan -------------------------------------------------------------------------------------------------
+
+
+def test_plan_kind_llmisvc_on_the_cluster_places_on_the_free_gpus(
+    fake_api: FakeKubeAPI, run_cli: Run
+) -> None:
+    from tests.nodes import gpu_pod
+
+    install(fake_api)
+    fake_api.add(gpu_pod("busy", "gpu-0", 4, namespace="team-b"))
+    result = run_cli("plan", "--kind", "llmisvc", "--gpus", "8", "-o", "json")
+    doc = json.loads(result.stdout)
+    assert doc["kserveVersion"] == "v0.20.0" and doc["kserveVersionSource"] == "controller-image"
+    rec = doc["recommendation"]
+    # 8 GPUs in one pod fit only gpu-1 now (gpu-0 has 4 in use).
+    assert (rec["tensor"], rec["multiNode"], rec["fitsNow"]) == (8, False, True)
+    assert [p["node"] for p in rec["placement"]] == ["gpu-1"]
+    assert result.exit_code == 0

@@ -312,3 +312,39 @@ def test_plan_before_v0160_has_no_llminferenceservice() -> None:
     result = plan("--gpus", "8", "--kserve-version", "v0.15.1")
     assert result.exit_code == 1
     assert "KServe v0.15.1 has no LLMInferenceService (v0.16.0 and later)" in result.stderr
+
+
+# --- the model ----------------------------------------------------------------------------------------------
+
+
+def test_model_flag_applies_vllms_rules_at_the_rendered_tensor(tmp_path: Path) -> None:
+    obj = llmisvc("llama", parallelism={"tensor": 3}, template=pod(3))
+    result, doc = check_json("-f", write(tmp_path, obj), "--kserve-version", "v0.20.0", "--model", LLAMA_405B)
+    rule = next(f for f in items(doc)["llama"]["findings"] if f["code"] == "model-heads-not-divisible")
+    assert "must be divisible by tensor parallel size (3)" in rule["message"]
+    assert rule["suggestion"].startswith("kubectl kserve-mn plan --kind llmisvc --model ")
+    assert result.exit_code == 1
+
+
+def test_an_hf_model_uri_is_used_only_from_the_hugging_face_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubectl_kserve_mn import model as model_package
+    from tests.fixture_files import model_facts
+
+    calls: list[tuple[str, bool | None]] = []
+
+    def cached(spec: str, *, offline: bool | None = None) -> Any:
+        calls.append((spec, offline))
+        return model_facts("meta-llama--Meta-Llama-3.1-405B")
+
+    monkeypatch.setattr(model_package, "load_model", cached)
+    obj = llmisvc("llama", parallelism={"tensor": 8}, template=pod(8))
+    obj["spec"]["model"]["uri"] = "hf://meta-llama/Llama-3.1-405B"
+    result, doc = check_json(
+        "-f", write(tmp_path, obj), "--nodes-file", TWO_BY_EIGHT, "--kserve-version", "v0.20.0"
+    )
+    assert calls == [("meta-llama/Llama-3.1-405B", True)]  # the cache only, never a download
+    # 405B parameters in bf16 do not fit 8 x 80 GB.
+    assert "model-weights-exceed-memory" in codes(items(doc)["llama"])
+    assert result.exit_code == 1
