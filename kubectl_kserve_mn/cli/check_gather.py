@@ -9,7 +9,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubectl_kserve_mn.cli.check_llmisvc import LLM_CONFIG, FileObject, Named, file_config, read_online
+from kubectl_kserve_mn.cli.check_llmisvc import (
+    LLM_CONFIG,
+    FileObject,
+    file_config,
+    named_failures,
+    read_online,
+)
 from kubectl_kserve_mn.cli.check_llmisvc import offline_reports as offline_llm_reports
 from kubectl_kserve_mn.cli.check_llmisvc import online_reports as online_llm_reports
 from kubectl_kserve_mn.cli.kinds import LLM_INFERENCE_SERVICE, NameRef, parse_names
@@ -290,7 +296,7 @@ def offline(
             *(o for o in runtimes if wanted(o, None)),
             *(f.obj for f in llms if wanted(f.obj, LLM_INFERENCE_SERVICE)),
         ]
-        missing = [str(r) for r in refs if not any(_refers(r, o) for o in found)]
+        missing = [str(r) for r in refs if not any(r.refers_to(o) for o in found)]
         if len(missing) == len(refs):
             raise InputError(
                 f"no InferenceService, LLMInferenceService or runtime named {', '.join(missing)} in the files"
@@ -361,10 +367,6 @@ def offline(
     if not run.reports:
         run.notes.append("no multi-node InferenceService, LLMInferenceService or runtime found in the files")
     return run
-
-
-def _refers(ref: NameRef, obj: dict[str, Any]) -> bool:
-    return ref.name == str(meta(obj).get("name")) and (ref.kind is None or ref.kind == obj.get("kind"))
 
 
 def unknown_field_finding(judged: ObjectCheck) -> Finding:
@@ -444,7 +446,7 @@ def online(
     isvc_refs = [r for r in refs if r.matches("InferenceService")]
     isvcs, isvc_missing = _read_isvcs(cluster, run, isvc_refs, scope, named=bool(refs))
     llms = read_online(cluster, run, refs, scope)
-    _named_failures(run, refs, isvcs, isvc_missing, llms)
+    named_failures(run, refs, isvcs, isvc_missing, llms)
     multinode = [o for o in isvcs if is_multinode(o)]
     for obj in isvcs:
         if not is_multinode(obj) and names:
@@ -548,31 +550,6 @@ def _read_isvcs(
             "(exit status 3); the others are reported above"
         )
     return items, {}
-
-
-def _named_failures(
-    run: CheckRun,
-    refs: Sequence[NameRef],
-    isvcs: Sequence[dict[str, Any]],
-    isvc_failures: Mapping[NameRef, str],
-    llms: Named,
-) -> None:
-    """Names given on the command line that could not be read as any kind they may be: none read at all is
-    one error (exit 3), some is a partial result (reported, exit 3). A bare NAME is missing only when it is
-    neither an InferenceService nor an LLMInferenceService."""
-    if not refs:
-        return
-    either = "; no llminferenceservice of that name either" if llms.served else ""
-    failures = [
-        m + (either if r.kind is None else "")
-        for r, m in isvc_failures.items()
-        if r.kind is not None or r.name in llms.missing
-    ]
-    failures += llms.failures
-    if not isvcs and not llms.found and failures:
-        raise ClusterError("; ".join(failures))
-    run.warnings.extend(failures)
-    run.unreadable.extend(failures)
 
 
 def _node_view(

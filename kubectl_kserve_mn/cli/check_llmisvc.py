@@ -291,6 +291,31 @@ def read_online(cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namesp
     return out
 
 
+def named_failures(
+    run: CheckRun,
+    refs: Sequence[NameRef],
+    isvcs: Sequence[dict[str, Any]],
+    isvc_failures: Mapping[NameRef, str],
+    llms: Named,
+) -> None:
+    """Names given on the command line that could not be read as any kind they may be: none read at all is
+    one error (exit 3), some is a partial result (reported, exit 3). A bare NAME is missing only when it is
+    neither an InferenceService nor an LLMInferenceService."""
+    if not refs:
+        return
+    either = "; no llminferenceservice of that name either" if llms.served else ""
+    failures = [
+        m + (either if r.kind is None else "")
+        for r, m in isvc_failures.items()
+        if r.kind is not None or r.name in llms.missing
+    ]
+    failures += llms.failures
+    if not isvcs and not llms.found and failures:
+        raise ClusterError("; ".join(failures))
+    run.warnings.extend(failures)
+    run.unreadable.extend(failures)
+
+
 def validated(obj: dict[str, Any], version: KServeVersion) -> dict[str, Any]:
     """A live object through the input boundary: the core never sees a wrong type. A version the release's
     rules do not serve is left to the check itself (it says so), not refused as input."""

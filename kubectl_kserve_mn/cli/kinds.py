@@ -9,7 +9,9 @@ any letter case, as kubectl's RESTMapper matches them. A bare ``NAME`` leaves th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from kubectl_kserve_mn.errors import InputError
 
@@ -38,6 +40,12 @@ class NameRef:
 
     def matches(self, kind: str) -> bool:
         return self.kind is None or self.kind == kind
+
+    def refers_to(self, obj: Mapping[str, Any]) -> bool:
+        """Whether ``obj`` (an API object) is the one named."""
+        meta = obj.get("metadata")
+        name = meta.get("name") if isinstance(meta, Mapping) else None
+        return self.name == name and self.matches(str(obj.get("kind")))
 
     def __str__(self) -> str:
         return self.name if self.kind is None else f"{_TYPES[self.kind][0]}/{self.name}"
