@@ -86,3 +86,25 @@ def test_the_report_keeps_its_fields_when_judged() -> None:
     upgraded = with_upgrade(obj, report, UpgradeContext(kv("v0.19.0"), kv("v0.20.0"), existing=True))
     assert dataclasses.replace(upgraded, upgrade=None) == report
     assert upgraded.to_json()["upgrade"]["verdict"] == "changes"
+
+
+def test_an_object_the_installed_release_does_not_serve_is_not_broken_by_the_upgrade() -> None:
+    obj = llmisvc(
+        parallelism={"tensor": 8, "data": 2, "dataLocal": 1}, template=pod(), worker=pod(), replicas=1
+    )
+    upgrade = judged(obj, "v0.16.0", "v0.17.0")  # v1alpha2: served from v0.17.0
+    assert upgrade.verdict == "changes"  # its errors under v0.17.0 are not new breakage: it never ran
+    assert upgrade.differences[0] == "admission: rejected -> allowed by KServe v0.17.0"
+    assert (
+        "KServe v0.17.0 serves this object's serving.kserve.io/v1alpha2, which v0.16.0 does not"
+        in upgrade.notes
+    )
+
+
+def test_fix_under_the_target_names_the_recreate_instead_of_a_patch() -> None:
+    obj = llmisvc(parallelism={"tensor": 4, "pipeline": 2}, template=pod(8), replicas=1)
+    upgrade = judged(obj, "v0.19.0", "v0.20.0", nodes=node_view([gpu_node("gpu-0")]))
+    assert upgrade.fix_first.startswith("nothing as an update: the change alters the total parallelism size")
+    assert upgrade.fix_first.endswith(
+        "; `kubectl kserve-mn fix llmisvc/llama -n team-a` prints the manifest to recreate it"
+    )

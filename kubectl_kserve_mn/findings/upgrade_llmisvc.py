@@ -20,7 +20,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kubectl_kserve_mn.findings.llmisvc import LlmItemReport, check_llminferenceservice
-from kubectl_kserve_mn.findings.report import ERROR, INFO, WARNING, ItemReport, NodeView
+from kubectl_kserve_mn.findings.llmisvc_cluster import fix_hint
+from kubectl_kserve_mn.findings.report import (
+    ERROR,
+    INFO,
+    WARNING,
+    ItemReport,
+    NodeView,
+    name_of,
+    namespace_of,
+)
 from kubectl_kserve_mn.findings.upgrade import (
     _FIT_CODES,
     UpgradeContext,
@@ -84,7 +93,11 @@ def _fix_first(
         obj, context.target.era, inventory=context.inventory(None), model=facts, configs=configs
     )
     if result.refused:
-        return f"nothing as an update: {result.refused}", None
+        refused = result.refused.replace(
+            ": delete the LLMInferenceService and create it from the manifest below",
+            f"; `{fix_hint(name_of(obj), namespace_of(obj))}` prints the manifest to recreate it",
+        )
+        return f"nothing as an update: {refused}", None
     plan = result.plan
     if not plan.changed:
         return (
@@ -137,11 +150,12 @@ def judge(obj: Mapping[str, Any], report: ItemReport, context: UpgradeContext) -
         line = f"fits the free GPUs now: {_yes_no(fits_before)} -> {_yes_no(fits_after)}"
         (breaking if fits_before and fits_after is False else other).append(line)
     known = {f.code for f in report.findings}
+    judged_before = report.llm_layout is not None  # else the installed release does not serve it at all
     for finding in after.findings:
         if finding.code in _ADMISSION_CODES or finding.code in known or finding.severity == INFO:
             continue
         line = f"new {finding.severity} [{finding.code}]: {finding.message}"
-        (breaking if finding.severity == ERROR else other).append(line)
+        (breaking if finding.severity == ERROR and judged_before else other).append(line)
     now = {f.code for f in after.findings}
     for finding in report.findings:
         if finding.severity in (ERROR, WARNING) and finding.code not in now | set(_ADMISSION_CODES):
@@ -151,7 +165,12 @@ def judge(obj: Mapping[str, Any], report: ItemReport, context: UpgradeContext) -
     installed_versions = context.installed.era.llmisvc_api_versions
     served = target.era.llmisvc_api_versions
     added = [v for v in served if v not in installed_versions]
-    if added and version in served:
+    if version in added:
+        notes.append(
+            f"KServe {target.display} serves this object's serving.kserve.io/{version}, which "
+            f"{context.installed.display} does not"
+        )
+    elif added and version in served:
         notes.append(
             f"KServe {target.display} also serves serving.kserve.io/{', '.join(added)} (the storage version from "
             f"v0.17.0); this object's {version} stays served"
