@@ -549,3 +549,16 @@ def test_plan_kind_llmisvc_on_the_cluster_places_on_the_free_gpus(
     assert (rec["tensor"], rec["multiNode"], rec["fitsNow"]) == (8, False, True)
     assert [p["node"] for p in rec["placement"]] == ["gpu-1"]
     assert result.exit_code == 0
+
+
+def test_a_name_given_twice_in_two_forms_is_read_and_reported_once(
+    fake_api: FakeKubeAPI, run_cli: Run
+) -> None:
+    install(fake_api, isvc("ray"), data_parallel("llama"))
+    result, doc = check_json(run_cli, "llama", "llmisvc/llama", "ray", "isvc/ray", "-n", "team-a")
+    assert sorted((i["kind"], i["name"]) for i in doc["items"] if i["kind"] != "ClusterServingRuntime") == [
+        ("InferenceService", "ray"),
+        ("LLMInferenceService", "llama"),
+    ]
+    assert len(fake_api.requests("GET", LLM_PATH)) == 1
+    assert result.exit_code == 0

@@ -528,7 +528,11 @@ def _read_isvcs(
         assert namespace is not None
         found: list[dict[str, Any]] = []
         failures: dict[NameRef, str] = {}
+        asked: set[str] = set()
         for ref in refs:
+            if ref.name in asked:  # isvc/NAME and NAME: one object
+                continue
+            asked.add(ref.name)
             try:
                 found.append(cluster.get_inferenceservice(namespace, ref.name))
             except NotFoundError as err:

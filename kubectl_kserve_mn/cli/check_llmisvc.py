@@ -236,7 +236,11 @@ def read_online(cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namesp
     out = Named()
     if refs:
         assert namespace is not None
-        asked = [r for r in refs if r.matches(KIND)]
+        by_name: dict[str, NameRef] = {}
+        for ref in refs:  # one look-up per name; llmisvc/NAME over a bare NAME
+            if ref.matches(KIND) and (ref.name not in by_name or ref.kind is not None):
+                by_name[ref.name] = ref
+        asked = list(by_name.values())
         if not asked:
             return out
         try:
