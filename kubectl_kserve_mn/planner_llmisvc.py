@@ -325,5 +325,7 @@ def llmisvc_snippet(shape: LlmShape, era: Era, *, expert: bool = False) -> dict[
             container["args"] = [*preset_args, *flags]
     spec["template"] = {"containers": [container]}
     if shape.multi_node:
-        spec["worker"] = {"containers": [{"name": MAIN_CONTAINER, "resources": dict(resources)}]}
+        # A block of its own (not shared with the leader's): YAML would print a shared one as an alias.
+        worker_resources = gpu_resources_block(shape.gpu_resource, shape.pod_gpus)
+        spec["worker"] = {"containers": [{"name": MAIN_CONTAINER, "resources": worker_resources}]}
     return {"spec": spec}

@@ -122,7 +122,7 @@ def test_flags_of_a_command_long_and_short_with_their_help() -> None:
     assert Candidate("-A", "Check InferenceServices in every namespace.") in result.candidates
     assert "--yes" not in values  # fix's flag, not check's
     assert result.directive == Directive.NO_FILE_COMP
-    assert _values(complete(["fix", "--d"], OFFLINE)) == ["--dry-run"]
+    assert _values(complete(["fix", "--dr"], OFFLINE)) == ["--dry-run"]
 
 
 def test_a_flag_already_given_is_not_offered_again_unless_it_repeats() -> None:

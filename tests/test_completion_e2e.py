@@ -127,7 +127,7 @@ def test_kubectl_completes_the_plugin_commands_flags_and_values(env: dict[str, s
     assert [c.split("\t")[0] for c in comps] == ["plan", "check", "fix", "version", "completion", "help"]
     assert comps[0] == "plan\tSuggest the best PP x TP layout for the cluster's GPU nodes."
     assert directive == ":4"
-    comps, _ = _kubectl_complete(env, "fix", "--d")
+    comps, _ = _kubectl_complete(env, "fix", "--dr")
     assert [c.split("\t")[0] for c in comps] == ["--dry-run"]
     assert _kubectl_complete(env, "plan", "-o", "") == (["table", "wide", "json", "yaml"], ":4")
     comps, _ = _kubectl_complete(env, "check", "--kserve-version", "v0.15")

@@ -211,10 +211,15 @@ def test_a_runtime_with_pythonpath_breaks_on_v0180() -> None:
 def test_a_kind_without_a_judge_is_left_as_it_is_and_a_judge_plugs_in_by_kind() -> None:
     have = from_flag("v0.16.0")
     report = check_runtime(runtime("v0.20.0"), have)
-    other = type(report)("LLMInferenceService", "team-a", "x", report.admission, None)
+    other = type(report)("InferenceGraph", "team-a", "x", report.admission, None)
     context = UpgradeContext(have, from_flag("v0.18.0"))
     assert with_upgrade({}, other, context) is other
-    assert set(JUDGES) == {"InferenceService", "ServingRuntime", "ClusterServingRuntime"}
+    assert set(JUDGES) == {
+        "InferenceService",
+        "ServingRuntime",
+        "ClusterServingRuntime",
+        "LLMInferenceService",
+    }
 
 
 def test_new_pods_after_the_upgrade_roll_and_a_file_object_stands_in_with_its_installed_layout() -> None:

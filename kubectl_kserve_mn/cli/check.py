@@ -10,6 +10,7 @@ import click
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.check_gather import ModelSource, offline, online
 from kubectl_kserve_mn.cli.check_render import render_table
+from kubectl_kserve_mn.cli.kinds import parse_names
 from kubectl_kserve_mn.cli.options import (
     Command,
     ConnectionOptions,
@@ -44,7 +45,8 @@ from kubectl_kserve_mn.findings import ModelInput
     "filenames",
     multiple=True,
     metavar="FILE",
-    help="Check InferenceServices/ServingRuntimes from a file ('-' for stdin; repeatable) instead of the cluster.",
+    help="Check InferenceServices, LLMInferenceServices and runtimes from a file ('-' for stdin; repeatable) "
+    "instead of the cluster.",
 )
 @click.option(
     "--nodes-file", metavar="FILE", help="Nodes from `kubectl get nodes -o yaml|json` instead of the cluster."
@@ -85,6 +87,11 @@ def check(
     what Deployments and GPU counts the controller would create, and whether those pods can
     schedule on the nodes. ServingRuntimes given with -f are checked against the webhook too.
 
+    Every LLMInferenceService (KServe v0.16.0+) is checked next to them: admission, the
+    LeaderWorkerSet and vLLM flags the controller makes of spec.parallelism, the GPUs per pod,
+    and whether the groups schedule. NAME is an InferenceService or an LLMInferenceService;
+    llmisvc/NAME (or isvc/NAME) names only that kind.
+
     With a model (--model for every InferenceService, else each one's kserve-mn/model annotation: a
     config.json path, relative to the -f file that holds it, a model directory or a Hugging Face id):
     vLLM's rules at the controller's TP x PP, and the weights and KV cache per GPU when the GPU
@@ -105,6 +112,8 @@ def check(
       kubectl kserve-mn check llama -n team-a --model ./Meta-Llama-3.1-405B/config.json
       # what upgrading KServe to v0.16.0 does to every multi-node object
       kubectl kserve-mn check -A --upgrade-to v0.16.0
+      # one LLMInferenceService
+      kubectl kserve-mn check llmisvc/deepseek -n team-a
 
     With --upgrade-to (a full release, not older than the installed one) every object is also judged
     under that release: admission on its next update, the pods and GPUs its controller creates, whether
@@ -119,6 +128,7 @@ def check(
         raise InputError("-A/--all-namespaces cannot be combined with -f")
     if names and all_namespaces:
         raise InputError("a name cannot be combined with -A/--all-namespaces (give -n NAMESPACE)")
+    parse_names(names)  # a malformed TYPE/NAME is refused before anything is read
     models = _model_source(
         model,
         gpu_memory,

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kubectl_kserve_mn.cli.check_llmisvc import (
+    LLM_CONFIG,
+    FileObject,
+    file_config,
+    named_failures,
+    read_online,
+)
+from kubectl_kserve_mn.cli.check_llmisvc import offline_reports as offline_llm_reports
+from kubectl_kserve_mn.cli.check_llmisvc import online_reports as online_llm_reports
+from kubectl_kserve_mn.cli.kinds import LLM_INFERENCE_SERVICE, NameRef, parse_names
 from kubectl_kserve_mn.cli.options import (
     ConnectionOptions,
     connect,
@@ -102,11 +112,14 @@ class CheckRun:
         *,
         pods: Sequence[Pod] = (),
         model: ModelInput | None = None,
+        inputs: Mapping[str, Any] | None = None,
     ) -> ItemReport:
-        """``report`` with the ``--upgrade-to`` judgment, when asked for."""
+        """``report`` with the ``--upgrade-to`` judgment, when asked for; ``inputs``: what the kind's check
+        took beyond the shared inputs (``UpgradeContext.object_inputs``)."""
         if self.upgrade is None:
             return report
-        return with_upgrade(obj, report, replace(self.upgrade, pods=tuple(pods), model=model))
+        context = replace(self.upgrade, pods=tuple(pods), model=model, object_inputs=dict(inputs or {}))
+        return with_upgrade(obj, report, context)
 
     def start_upgrade(
         self,
@@ -220,6 +233,8 @@ def offline(
     origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
     isvcs: list[dict[str, Any]] = []
     runtimes: list[dict[str, Any]] = []
+    llms: list[FileObject] = []
+    llm_configs: list[dict[str, Any]] = []
     ignored: dict[str, int] = {}
     seen: dict[tuple[str, str | None, str], SourcedObject] = {}
     api_rejections: dict[int, str] = {}
@@ -227,7 +242,10 @@ def offline(
     not_checked = 0
     for item in objects:
         kind = str(item.obj.get("kind"))
-        if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME):
+        if kind == LLM_CONFIG:
+            llm_configs.append(file_config(item, conn.namespace))
+            continue
+        if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME, LLM_INFERENCE_SERVICE):
             ignored[kind] = ignored.get(kind, 0) + 1
             continue
         obj = _with_namespace(item, kind, conn.namespace)
@@ -249,6 +267,9 @@ def offline(
             )
         seen[key] = item
         origin[id(obj)] = None if item.source == "<stdin>" else Path(item.source).parent
+        if kind == LLM_INFERENCE_SERVICE:
+            llms.append(FileObject(obj, judged, origin[id(obj)], unknown.get(id(obj), [])))
+            continue
         (isvcs if kind == "InferenceService" else runtimes).append(obj)
     if not_checked:
         run.notes.append(
@@ -261,15 +282,27 @@ def offline(
             + ", ".join(f"{count} {kind}" for kind, count in sorted(ignored.items()))
         )
     if names:
-        wanted = set(names)
-        found = {str(meta(o).get("name")) for o in isvcs + runtimes}
-        missing = [n for n in names if n not in found]
-        if len(missing) == len(set(names)):
-            raise InputError(f"no InferenceService or runtime named {', '.join(missing)} in the files")
+        refs = parse_names(names)
+
+        def wanted(obj: dict[str, Any], kind: str | None) -> bool:
+            name = str(meta(obj).get("name"))
+            return any(r.name == name and (r.kind is None or r.kind == kind) for r in refs)
+
+        found = [
+            *(o for o in isvcs if wanted(o, "InferenceService")),
+            *(o for o in runtimes if wanted(o, None)),
+            *(f.obj for f in llms if wanted(f.obj, LLM_INFERENCE_SERVICE)),
+        ]
+        missing = [str(r) for r in refs if not any(r.refers_to(o) for o in found)]
+        if len(missing) == len(refs):
+            raise InputError(
+                f"no InferenceService, LLMInferenceService or runtime named {', '.join(missing)} in the files"
+            )
         for name in missing:
             run.warnings.append(f"{name}: not found in the files")
-        isvcs = [o for o in isvcs if meta(o).get("name") in wanted]
-        checked_runtimes = [o for o in runtimes if meta(o).get("name") in wanted]
+        isvcs = [o for o in isvcs if wanted(o, "InferenceService")]
+        checked_runtimes = [o for o in runtimes if wanted(o, None)]
+        llms = [f for f in llms if wanted(f.obj, LLM_INFERENCE_SERVICE)]
     else:
         checked_runtimes = list(runtimes)
     candidates = list(runtimes)
@@ -324,11 +357,12 @@ def offline(
             f"ClusterServingRuntime {SHIPPED_MULTINODE_RUNTIME} is not in the files: assumed the one KServe "
             f"{version.era.key} ships (pass your copy with -f if it differs)"
         )
+    offline_llm_reports(run, llms, view, models, llm_configs)
     for rt in checked_runtimes:
         report = check_runtime(rt, version, api_rejection=api_rejections.get(id(rt)))
         run.reports.append(run.judged(rt, add_findings(report, unknown.get(id(rt), ()))))
     if not run.reports:
-        run.notes.append("no multi-node InferenceService or runtime found in the files")
+        run.notes.append("no multi-node InferenceService, LLMInferenceService or runtime found in the files")
     return run
 
 
@@ -404,7 +438,12 @@ def online(
     if version.warning:
         run.warnings.append(version.warning)
     namespace = conn.namespace or cluster.namespace
-    isvcs = _read_isvcs(cluster, run, names, None if all_namespaces else namespace)
+    scope = None if all_namespaces else namespace
+    refs = parse_names(names)
+    isvc_refs = [r for r in refs if r.matches("InferenceService")]
+    isvcs, isvc_missing = _read_isvcs(cluster, run, isvc_refs, scope, named=bool(refs))
+    llms = read_online(cluster, run, refs, scope)
+    named_failures(run, refs, isvcs, isvc_missing, llms)
     multinode = [o for o in isvcs if is_multinode(o)]
     for obj in isvcs:
         if not is_multinode(obj) and names:
@@ -414,30 +453,32 @@ def online(
             )
     if not names and len(isvcs) > len(multinode):
         run.notes.append(f"{len(isvcs) - len(multinode)} InferenceService(s) without workerSpec skipped")
-    if not multinode:
-        run.notes.append("no multi-node InferenceService found")
+    if not multinode and not llms.found:
+        kinds = "InferenceService or LLMInferenceService" if llms.served else "InferenceService"
+        run.notes.append(f"no multi-node {kinds} found")
         return run
     namespaces = sorted({str(meta(o).get("namespace")) for o in multinode})
     runtimes: list[dict[str, Any]] = []
-    # -A: one cluster-wide list (per namespace only when that is forbidden), never one per namespace.
-    srs, problems = cluster.list_servingruntimes_readable(None if all_namespaces else namespaces)
-    runtimes.extend(srs)
-    run.warnings.extend(f"cannot read ServingRuntimes in {p}" for p in problems)
-    try:
-        runtimes.extend(cluster.list_clusterservingruntimes())
-    except ClusterError as err:
-        run.warnings.append(f"cannot read ClusterServingRuntimes: {err.message}")
+    if multinode:
+        # -A: one cluster-wide list (per namespace only when that is forbidden), never one per namespace.
+        srs, problems = cluster.list_servingruntimes_readable(None if all_namespaces else namespaces)
+        runtimes.extend(srs)
+        run.warnings.extend(f"cannot read ServingRuntimes in {p}" for p in problems)
+        try:
+            runtimes.extend(cluster.list_clusterservingruntimes())
+        except ClusterError as err:
+            run.warnings.append(f"cannot read ClusterServingRuntimes: {err.message}")
     # The same boundary as for files: the core never sees a wrong type, even from a cluster whose CRD
     # differs from the one this KServe release ships.
     for obj in [*multinode, *runtimes]:
         validate_object(obj, source=API, kserve_version=version)
     custom = cluster.read_multinode_config()
     view = _node_view(cluster, run, nodes_file, pods_file, gpu_resource)
-    pods_by_isvc, events_by_ns = _isvc_pods_and_events(
-        cluster, run, None if all_namespaces else namespace, names
-    )
-    used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
     run.start_upgrade(upgrade_to, runtimes, custom_gpu_types=custom, nodes=view, existing=True)
+    used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
+    if multinode:
+        isvc_names = tuple(r.name for r in refs if r.matches("InferenceService"))
+        pods_by_isvc, events_by_ns = _isvc_pods_and_events(cluster, run, scope, isvc_names)
     for isvc in multinode:
         ns, name = str(meta(isvc).get("namespace")), str(meta(isvc).get("name"))
         pods = pods_by_isvc.get((ns, name), [])
@@ -459,32 +500,45 @@ def online(
         if choice.runtime is not None:
             rt_ns = meta(choice.runtime).get("namespace")
             used[(str(choice.kind), str(rt_ns) if rt_ns else None, str(choice.name))] = choice.runtime
+    online_llm_reports(
+        cluster,
+        run,
+        llms.found,
+        scope,
+        names=[r.name for r in refs if r.matches(LLM_INFERENCE_SERVICE)],
+        view=view,
+        models=models,
+        custom_gpu_types=custom,
+    )
     for key in sorted(used, key=lambda k: (k[0], k[1] or "", k[2])):
         run.reports.append(run.judged(used[key], check_runtime(used[key], version, existing=used[key])))
     return run
 
 
 def _read_isvcs(
-    cluster: Cluster, run: CheckRun, names: tuple[str, ...], namespace: str | None
-) -> list[dict[str, Any]]:
-    if names:
+    cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namespace: str | None, *, named: bool
+) -> tuple[list[dict[str, Any]], dict[NameRef, str]]:
+    """The InferenceServices to check (``named``: only those of ``refs``, which may be none), and the named ones
+    that could not be read (with why): the caller decides, with the LLMInferenceServices of the same names,
+    what is missing."""
+    if named:
         assert namespace is not None
         found: list[dict[str, Any]] = []
-        failures: list[str] = []
-        for name in dict.fromkeys(names):
+        failures: dict[NameRef, str] = {}
+        asked: set[str] = set()
+        for ref in refs:
+            if ref.name in asked:  # isvc/NAME and NAME: one object
+                continue
+            asked.add(ref.name)
             try:
-                found.append(cluster.get_inferenceservice(namespace, name))
+                found.append(cluster.get_inferenceservice(namespace, ref.name))
             except NotFoundError as err:
-                failures.append(
-                    f'inferenceservice "{name}" not found in namespace "{namespace}" ({err.message})'
+                failures[ref] = (
+                    f'inferenceservice "{ref.name}" not found in namespace "{namespace}" ({err.message})'
                 )
             except ClusterError as err:
-                failures.append(err.message)
-        if not found and failures:
-            raise ClusterError("; ".join(failures))
-        run.warnings.extend(failures)
-        run.unreadable.extend(failures)
-        return found
+                failures[ref] = err.message
+        return found, failures
     items, problems = cluster.list_inferenceservices_readable(None if namespace is None else [namespace])
     if problems and not items:
         raise ClusterError("cannot read InferenceServices: " + "; ".join(problems))
@@ -496,7 +550,7 @@ def _read_isvcs(
             f"partial result: InferenceServices in {len(problems)} namespace(s) could not be read "
             "(exit status 3); the others are reported above"
         )
-    return items
+    return items, {}
 
 
 def _node_view(

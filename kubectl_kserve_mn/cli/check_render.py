@@ -9,11 +9,14 @@ from tabulate import tabulate
 from kubectl_kserve_mn.cli.check_gather import CheckRun
 from kubectl_kserve_mn.cli.upgrade_render import upgrade_section
 from kubectl_kserve_mn.findings import ItemReport
+from kubectl_kserve_mn.findings.llmisvc import LlmItemReport
 
 # --- rendering ----------------------------------------------------------------------------------
 
 
 def _layout_text(report: ItemReport) -> str:
+    if isinstance(report, LlmItemReport):
+        return report.layout_text
     layout = report.layout
     if layout is None:
         return "-"
@@ -45,6 +48,9 @@ def _memory_table(reports: list[ItemReport]) -> list[str]:
             continue
         layout = r.layout
         shape = f"PP{layout.pipeline_parallel_size} x TP{layout.tensor_parallel_size}" if layout else "-"
+        if isinstance(r, LlmItemReport) and r.llm_layout is not None:
+            vllm = r.llm_layout.main.vllm
+            shape = f"PP{vllm.pipeline} x TP{vllm.tensor}"
         mem = r.memory
         if mem is None:
             rows.append(

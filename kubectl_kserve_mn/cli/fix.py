@@ -10,6 +10,7 @@ import click
 
 from kubectl_kserve_mn import patch
 from kubectl_kserve_mn.cli import render
+from kubectl_kserve_mn.cli.kinds import KIND_CHOICES, LLM_INFERENCE_SERVICE, kind_of_flag, parse_name
 from kubectl_kserve_mn.cli.options import (
     Command,
     ConnectionOptions,
@@ -78,6 +79,24 @@ def confirm(question: str) -> bool:
 )
 @click.option("--pipeline-parallel-size", "pipeline_parallel", type=click.IntRange(min=1), help="Target PP.")
 @click.option(
+    "--data-parallel-size",
+    "data_parallel",
+    type=click.IntRange(min=1),
+    help="LLMInferenceService: target spec.parallelism.data (a new total size needs a recreate).",
+)
+@click.option(
+    "--data-parallel-size-local",
+    "data_local",
+    type=click.IntRange(min=1),
+    help="LLMInferenceService: target spec.parallelism.dataLocal (ranks per pod).",
+)
+@click.option(
+    "--kind",
+    "kind_flag",
+    type=click.Choice(KIND_CHOICES, case_sensitive=False),
+    help="The kind of NAME (default: InferenceService); llmisvc/NAME says the same as --kind llmisvc.",
+)
+@click.option(
     "--allow-cross-node-tp",
     is_flag=True,
     help="Prefer tensor parallelism across pods (Ray, v0.15.1+) over pipeline stages; needs InfiniBand/RoCE.",
@@ -116,6 +135,9 @@ def fix_command(
     gpus: int | None,
     tensor_parallel: int | None,
     pipeline_parallel: int | None,
+    data_parallel: int | None,
+    data_local: int | None,
+    kind_flag: str | None,
     allow_cross_node_tp: bool,
     dry_run: str,
     yes: bool,
@@ -129,7 +151,7 @@ def fix_command(
     output: str,
     conn: ConnectionOptions,
 ) -> None:
-    """Patch one InferenceService to a layout that KServe admits and the nodes can schedule.
+    """Patch one InferenceService (or LLMInferenceService) to a layout that KServe admits and the nodes can schedule.
 
     Shows the change as a diff and applies it only when confirmed (or with --yes). Only the changed
     fields are patched, with the object's resourceVersion, so a concurrent change is refused (exit 3).
@@ -146,12 +168,41 @@ def fix_command(
       kubectl kserve-mn fix llama -n team-a --undo --yes
       # no GPUs for a second set of pods: delete the old pods first (downtime)
       kubectl kserve-mn fix llama -n team-a --rollout=recreate
+      # an LLMInferenceService: GPU requests to dataLocal x tensor, tensor flags KServe drops
+      kubectl kserve-mn fix llmisvc/deepseek -n team-a --dry-run=client
 
     Before applying, fix states the rollout the change starts: KServe rolls the head and worker
     Deployments with RollingUpdate (new pods next to the old ones) unless the InferenceService sets
     spec.predictor.deploymentStrategy; when the new pods do not fit next to the old ones, fix asks (on a
     terminal) or does not apply (without one) unless --yes is given.
+
+    An LLMInferenceService (llmisvc/NAME or --kind llmisvc) gets GPU requests of dataLocal x tensor per
+    pod, its single-node pipeline moved into tensor, and the tensor flag older releases drop; its
+    total parallelism size is never changed (KServe's webhook forbids it): fix prints the manifest to
+    recreate it instead and exits 1.
     """
+    ref = parse_name(name)
+    kind = kind_of_flag(kind_flag)
+    if ref.kind is not None and kind is not None and ref.kind != kind:
+        raise InputError(f"{name} names a {ref.kind} but --kind says {kind}")
+    if (ref.kind or kind) == LLM_INFERENCE_SERVICE:
+        from kubectl_kserve_mn.cli.fix_llmisvc import LlmFixFlags, fix_llmisvc, refuse_isvc_flags
+
+        refuse_isvc_flags(
+            gpus=gpus,
+            pipeline_parallel=pipeline_parallel,
+            allow_cross_node_tp=allow_cross_node_tp,
+            rollout=rollout,
+        )
+        flags = LlmFixFlags(
+            tensor_parallel, data_parallel, data_local, dry_run, yes, undo, model, output, kserve_version
+        )
+        fix_llmisvc(ref.name, flags, conn)
+    if data_parallel is not None or data_local is not None:
+        raise InputError(
+            "--data-parallel-size and --data-parallel-size-local are for an LLMInferenceService (llmisvc/NAME)"
+        )
+    name = ref.name
     opts = PlanOptions(gpus, tensor_parallel, pipeline_parallel, None)
     opts.validate()
     if undo and (gpus or tensor_parallel or pipeline_parallel or model or rollout != "rolling"):

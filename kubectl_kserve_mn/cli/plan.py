@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.cli import render
+from kubectl_kserve_mn.cli.kinds import KIND_CHOICES, LLM_INFERENCE_SERVICE, kind_of_flag
 from kubectl_kserve_mn.cli.options import (
     Command,
     ConnectionOptions,
@@ -85,7 +86,21 @@ class PlanOptions:
     help="Wished TP (may be corrected).",
 )
 @click.option("--pipeline-parallel-size", "pipeline_parallel", type=click.IntRange(min=1), help="Wished PP.")
+@click.option(
+    "--data-parallel-size",
+    "data_parallel",
+    type=click.IntRange(min=1),
+    help="--kind llmisvc: wished vLLM data-parallel size (ranks across the LeaderWorkerSet's pods).",
+)
 @click.option("--isvc", metavar="NAME", help="Take the wish from this InferenceService and its runtime.")
+@click.option(
+    "--kind",
+    type=click.Choice(KIND_CHOICES, case_sensitive=False),
+    default="inferenceservice",
+    show_default=True,
+    help="What to plan for: an InferenceService (Ray multi-node), or an LLMInferenceService (llmisvc: the "
+    "parallelism block and the leader/worker GPUs).",
+)
 @click.option(
     "--allow-cross-node-tp",
     is_flag=True,
@@ -111,7 +126,9 @@ def plan_command(
     gpus: int | None,
     tensor_parallel: int | None,
     pipeline_parallel: int | None,
+    data_parallel: int | None,
     isvc: str | None,
+    kind: str,
     allow_cross_node_tp: bool,
     node_selector: tuple[str, ...],
     gpu_resource: str | None,
@@ -135,9 +152,19 @@ def plan_command(
       kubectl kserve-mn plan --tensor-parallel-size 16
       # size for a model: the fewest nodes that hold Llama-3.1-405B with its context
       kubectl kserve-mn plan --model ./Meta-Llama-3.1-405B/config.json --max-model-len 32768
+      # an LLMInferenceService: tensor inside a pod, data-parallel ranks across pods
+      kubectl kserve-mn plan --kind llmisvc --gpus 16 --nodes-file examples/cluster-2x8-h100.yaml
     """
+    llm = kind_of_flag(kind) == LLM_INFERENCE_SERVICE
+    if llm:
+        _llm_flags(pipeline_parallel, isvc, allow_cross_node_tp)
+    elif data_parallel is not None:
+        raise InputError(
+            "--data-parallel-size is for --kind llmisvc (an InferenceService has no data parallelism)"
+        )
     opts = PlanOptions(gpus, tensor_parallel, pipeline_parallel, isvc)
-    opts.validate()
+    if not llm:
+        opts.validate()
     selector = parse_node_selector(node_selector)
     gpu_resource = check_gpu_resource(gpu_resource)
     if pods_file and not nodes_file:
@@ -160,6 +187,25 @@ def plan_command(
         model = model or wish.model
     facts = resolve_model(model)
     inventory = build_inventory(inputs.nodes, inputs.pods, gpu_resource=gpu_resource, node_selector=selector)
+    if llm:
+        from kubectl_kserve_mn.cli.plan_llmisvc import run_plan
+
+        run_plan(
+            inventory,
+            version,
+            gpus=gpus,
+            tensor_parallel=tensor_parallel,
+            data_parallel=data_parallel,
+            model=facts,
+            memory=MemoryOptions(
+                gpu_memory_bytes=parse_gpu_memory(gpu_memory),
+                utilization=gpu_memory_utilization,
+                max_model_len=max_model_len,
+            ),
+            known=known,
+            warnings=[*([version.warning] if version.warning else []), *inputs.warnings],
+            output=output,
+        )
     request = PlanRequest(
         total_gpus=opts.gpus if opts.tensor_parallel is None else None,
         tensor_parallel=opts.tensor_parallel,
@@ -192,6 +238,23 @@ def plan_command(
 
 
 plan = plan_command
+
+
+def _llm_flags(pipeline_parallel: int | None, isvc: str | None, allow_cross_node_tp: bool) -> None:
+    """Flags of the InferenceService plan that have no meaning for an LLMInferenceService."""
+    if pipeline_parallel is not None:
+        raise InputError(
+            "--pipeline-parallel-size does not apply to --kind llmisvc: pipeline parallelism across pods needs the "
+            "kserve-config-llm-worker-pipeline-parallel preset, which no KServe release ships (kserve#5047); give "
+            "--gpus, --tensor-parallel-size and/or --data-parallel-size"
+        )
+    if isvc is not None:
+        raise InputError("--isvc reads an InferenceService; it cannot be combined with --kind llmisvc")
+    if allow_cross_node_tp:
+        raise InputError(
+            "--allow-cross-node-tp does not apply to --kind llmisvc: KServe sizes the LeaderWorkerSet from "
+            "data/dataLocal only, so tensor parallelism stays inside a pod (kserve#4946)"
+        )
 
 
 def plan_json(

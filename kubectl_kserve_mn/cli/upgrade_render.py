@@ -38,7 +38,7 @@ def upgrade_section(reports: list[ItemReport]) -> list[str]:
                 r.name,
                 up.verdict,
                 "allowed" if up.admission.allowed else "rejected",
-                layout_text(up.layout) if up.layout is not None else "-",
+                layout_text(up.layout) if up.layout is not None else up.layout_summary or "-",
                 _fits(up.fits_now),
             ]
         )

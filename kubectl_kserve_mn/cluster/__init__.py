@@ -81,6 +81,8 @@ USER_AGENT = f"kubectl-kserve-mn/v{__version__}"
 KSERVE_GROUP = "serving.kserve.io"
 ISVC_CRD = "inferenceservices.serving.kserve.io"
 LLMISVC_CRD = "llminferenceservices.serving.kserve.io"
+LWS_GROUP = "leaderworkerset.x-k8s.io"
+LWS_CRD = "leaderworkersets.leaderworkerset.x-k8s.io"
 CONTROLLER_LABEL = "control-plane=kserve-controller-manager"
 """Label of the KServe controller Deployment in the release manifests and the Helm chart (SEMANTICS §5.1)."""
 INFERENCESERVICE_CONFIG = "inferenceservice-config"
@@ -665,6 +667,122 @@ class Cluster:
                 if version == "v1alpha1":
                     raise
         raise AssertionError("unreachable")
+
+    # -- LLMInferenceService: check, fix (issue 10) -------------------------------------------------------
+    # Kept together at the end of the class: the served API version (learned once, from discovery), the
+    # objects, their LeaderWorkerSets and the LLMInferenceServiceConfigs the controller merges.
+
+    _llmisvc_served: tuple[str | None] | None = None
+    """Memo of :meth:`llmisvc_api_version` (a 1-tuple once known; the version None: no CRD)."""
+
+    def llmisvc_api_version(self) -> str | None:
+        """The version of serving.kserve.io that serves ``llminferenceservices``: ``v1alpha2`` (KServe
+        v0.17.0+), else ``v1alpha1`` (v0.16.x); None when neither does (no LLMInferenceService CRD: an older
+        KServe). Read once per connection from API discovery (``/apis/serving.kserve.io/<version>``), which
+        every authenticated user may read (the ``system:discovery`` ClusterRole), so the answer does not
+        depend on RBAC for the objects themselves."""
+        if self._llmisvc_served is None:
+            found: str | None = None
+            for version in ("v1alpha2", "v1alpha1"):
+                target = _Target("get", "discovery", KSERVE_GROUP, f"{KSERVE_GROUP}/{version}")
+                try:
+                    doc = self._get(f"/apis/{KSERVE_GROUP}/{version}", target)
+                except NotFoundError:
+                    continue
+                resources = doc.get("resources")
+                listed = resources if isinstance(resources, list) else []
+                if any(isinstance(r, dict) and r.get("name") == "llminferenceservices" for r in listed):
+                    found = version
+                    break
+            self._llmisvc_served = (found,)
+        return self._llmisvc_served[0]
+
+    def _llmisvc_version_or_missing(self) -> str:
+        version = self.llmisvc_api_version()
+        if version is None:
+            raise NotFoundError(
+                f"LLMInferenceService CRD ({LLMISVC_CRD}) not found: KServe v0.16.0 or later serves it"
+            )
+        return version
+
+    @staticmethod
+    def _llmisvc_target(verb: str, namespace: str | None, name: str | None = None) -> _Target:
+        return _Target(
+            verb, "llminferenceservices", KSERVE_GROUP, "LLMInferenceService", namespace, name, LLMISVC_CRD
+        )
+
+    def list_llminferenceservices_readable(
+        self, namespaces: Sequence[str] | None
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """LLMInferenceServices the user may read, and one message per namespace that answered 403, like
+        :meth:`list_inferenceservices_readable`. NotFoundError when the cluster has no LLMInferenceService CRD."""
+        version = self._llmisvc_version_or_missing()
+
+        def lister(namespace: str | None) -> list[dict[str, Any]]:
+            return self._list(
+                _path(KSERVE_GROUP, version, "llminferenceservices", namespace),
+                self._llmisvc_target("list", namespace),
+                kind="LLMInferenceService",
+            )
+
+        return self._readable(lister, namespaces)
+
+    def get_llminferenceservice(self, namespace: str, name: str) -> dict[str, Any]:
+        """One LLMInferenceService in the served version; NotFoundError when it (or its CRD) does not exist."""
+        version = self._llmisvc_version_or_missing()
+        return self._get(
+            _path(KSERVE_GROUP, version, "llminferenceservices", namespace, name),
+            self._llmisvc_target("get", namespace, name),
+        )
+
+    def patch_llminferenceservice(
+        self,
+        namespace: str,
+        name: str,
+        patch: dict[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str = FIELD_MANAGER,
+    ) -> dict[str, Any]:
+        """JSON merge patch of one LLMInferenceService, as :meth:`patch_inferenceservice` (``dryRun=All``,
+        ``metadata.resourceVersion`` in the patch for a 409 on a concurrent change)."""
+        version = self._llmisvc_version_or_missing()
+        query = [("fieldManager", field_manager)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        doc = self._request(
+            "PATCH",
+            _path(KSERVE_GROUP, version, "llminferenceservices", namespace, name),
+            self._llmisvc_target("patch", namespace, name),
+            query=query,
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
+        if not isinstance(doc, dict):
+            raise ClusterError("PATCH: unexpected answer from the server")
+        return doc
+
+    def list_llminferenceserviceconfigs(self, namespace: str | None) -> list[dict[str, Any]]:
+        """LLMInferenceServiceConfigs (the presets and ``baseRefs`` the controller merges) in one namespace, or
+        all when None, in the version the LLMInferenceServices are served in. NotFoundError without the CRD."""
+        version = self._llmisvc_version_or_missing()
+        return self._list(
+            _path(KSERVE_GROUP, version, "llminferenceserviceconfigs", namespace),
+            _Target(
+                "list", "llminferenceserviceconfigs", KSERVE_GROUP, "LLMInferenceServiceConfig", namespace,
+                crd="llminferenceserviceconfigs.serving.kserve.io",
+            ),
+            kind="LLMInferenceServiceConfig",
+        )  # fmt: skip
+
+    def list_leaderworkersets(self, namespace: str | None) -> list[dict[str, Any]]:
+        """LeaderWorkerSets (``leaderworkerset.x-k8s.io/v1``) in one namespace, or all when None; NotFoundError
+        when the LWS CRD is not installed."""
+        return self._list(
+            _path(LWS_GROUP, "v1", "leaderworkersets", namespace),
+            _Target("list", "leaderworkersets", LWS_GROUP, "LeaderWorkerSet", namespace, crd=LWS_CRD),
+            kind="LeaderWorkerSet",
+        )
 
 
 def _path(group: str, version: str, resource: str, namespace: str | None, name: str | None = None) -> str:

@@ -108,6 +108,7 @@ class LlmItemReport(ItemReport):
             "admission": self.admission.to_json(),
             "layout": None if self.llm_layout is None else self.llm_layout.to_json(),
             "findings": [f.to_json() for f in self.findings],
+            **({} if self.upgrade is None else {"upgrade": self.upgrade.to_json()}),
         }
 
 

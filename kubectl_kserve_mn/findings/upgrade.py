@@ -122,6 +122,11 @@ class UpgradeReport:
     rollout: RolloutPlan | None = None
     """When the target's controller makes other pods: the rollout it starts right after the upgrade (the pods'
     GPUs next to the old ones); None: the pods do not change, or the nodes or GPUs in use are unknown."""
+    layout_summary: str | None = None
+    """For kinds whose layout is not a ControllerLayout (LLMInferenceService): the target's LAYOUT text."""
+    layout_data: dict[str, Any] | None = None
+    """... and its JSON (``layout`` in :meth:`to_json`)."""
+    installed_layout_data: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,11 +134,13 @@ class UpgradeReport:
             "to": self.to_version,
             "verdict": self.verdict,
             "admission": self.admission.to_json(),
-            "layout": None if self.layout is None else self.layout.to_json(),
+            "layout": self.layout_data if self.layout is None else self.layout.to_json(),
             "fitsNow": self.fits_now,
             "installed": {
                 "admission": self.installed_admission.to_json(),
-                "layout": None if self.installed_layout is None else self.installed_layout.to_json(),
+                "layout": self.installed_layout_data
+                if self.installed_layout is None
+                else self.installed_layout.to_json(),
                 "fitsNow": self.installed_fits_now,
             },
             "differences": list(self.differences),
@@ -159,6 +166,9 @@ class UpgradeContext:
     pods: Sequence[Pod] = ()
     """The object's own pods."""
     model: ModelInput | None = None
+    object_inputs: Mapping[str, Any] = field(default_factory=dict)
+    """Per object, what its kind's check took beyond the shared inputs (LLMInferenceService: ``configs``,
+    ``configs_complete``, ``live_lws_replicas``, ``events``): the judge checks it again with the same."""
     inventories: dict[str | None, Inventory] = field(default_factory=dict, compare=False, repr=False)
     """Built once per GPU resource from ``nodes`` and shared by every object's judgment (a memo)."""
 
@@ -455,10 +465,20 @@ def judge_runtime(runtime: Mapping[str, Any], report: ItemReport, context: Upgra
     )
 
 
+def judge_llminferenceservice(
+    obj: Mapping[str, Any], report: ItemReport, context: UpgradeContext
+) -> UpgradeReport:
+    """The LLMInferenceService judge (:mod:`kubectl_kserve_mn.findings.upgrade_llmisvc`, imported on use)."""
+    from kubectl_kserve_mn.findings.upgrade_llmisvc import judge
+
+    return judge(obj, report, context)
+
+
 JUDGES: dict[str, Judge] = {
     "InferenceService": judge_inferenceservice,
     "ServingRuntime": judge_runtime,
     CLUSTER_SERVING_RUNTIME: judge_runtime,
+    "LLMInferenceService": judge_llminferenceservice,
 }
 """The judge of each kind; another kind plugs in by adding its function here."""
 
@@ -488,6 +508,7 @@ __all__ = [
     "UpgradeReport",
     "breaks",
     "judge_inferenceservice",
+    "judge_llminferenceservice",
     "judge_runtime",
     "layout_text",
     "upgrade_target",
