@@ -21,15 +21,27 @@ Pure functions over the object as read from the API. The rules:
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeAlias
-
-import yaml
+from typing import Any
 
 from kubectl_kserve_mn import planner, snippet
+
+# The editing machinery lives in edits.py; its names are part of fix's vocabulary.
+from kubectl_kserve_mn.edits import (
+    PREVIOUS_LAYOUT_ANNOTATION,
+    Change,
+    Editor,
+    Named,
+    Path,
+    finish,
+    get_at,
+    path_from_json,
+    path_text,
+    previous_layout_value,
+    set_at,
+)
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
 from kubectl_kserve_mn.interconnect import CLIQUE_LABEL
@@ -62,44 +74,10 @@ from kubectl_kserve_mn.kserve.runtimes import (
 )
 from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, place_pods
 
-PREVIOUS_LAYOUT_ANNOTATION = "kserve-mn/previous-layout"
 """Where ``fix`` records the previous values of the fields it changed (JSON; read by ``fix --undo``)."""
 
 _WORKER_SPEC = ("spec", "predictor", "workerSpec")
 _MODEL = ("spec", "predictor", "model")
-
-
-@dataclass(frozen=True)
-class Named:
-    """A path segment selecting the list entry whose ``name`` is ``name`` (env vars)."""
-
-    name: str
-
-
-Segment: TypeAlias = str | int | Named
-Path: TypeAlias = tuple[Segment, ...]
-
-_MISSING: Any = object()
-
-
-@dataclass(frozen=True)
-class Change:
-    path: Path
-    old: Any
-    """The value before (None: absent)."""
-    new: Any
-    """The value after (None: removed)."""
-    summary: str
-    """One line: what changes and why. Changes made for one reason share the line."""
-    index: int | None = None
-    """For a removed named list entry: its index, so that undo puts it back in place."""
-
-    @property
-    def path_text(self) -> str:
-        return path_text(self.path)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path_text, "old": self.old, "new": self.new, "reason": self.summary}
 
 
 @dataclass(frozen=True)
@@ -152,208 +130,6 @@ class FixPlan:
     @property
     def previous_layout(self) -> str | None:
         return annotations_of(self.after).get(PREVIOUS_LAYOUT_ANNOTATION) if self.changed else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Paths
-
-
-def _quote_key(key: str) -> str:
-    return key if key.replace("_", "a").replace("-", "a").isalnum() else json.dumps(key)
-
-
-def path_text(path: Sequence[Segment]) -> str:
-    """``spec.predictor.model.resources.requests["nvidia.com/gpu"]``, ``...env[name=X]``, ``containers[0]``."""
-    out = ""
-    for seg in path:
-        if isinstance(seg, Named):
-            out += f"[name={seg.name}]"
-        elif isinstance(seg, int):
-            out += f"[{seg}]"
-        elif _quote_key(seg) == seg:
-            out += ("." if out else "") + seg
-        else:
-            out += f"[{_quote_key(seg)}]"
-    return out
-
-
-def _child(node: Any, seg: Segment) -> Any:
-    if isinstance(seg, Named):
-        if isinstance(node, list):
-            for item in node:
-                if isinstance(item, dict) and item.get("name") == seg.name:
-                    return item
-        return _MISSING
-    if isinstance(seg, int):
-        return node[seg] if isinstance(node, list) and 0 <= seg < len(node) else _MISSING
-    return node[seg] if isinstance(node, dict) and seg in node else _MISSING
-
-
-def get_at(obj: Any, path: Sequence[Segment]) -> Any:
-    """The value at ``path``, or None when any part is absent."""
-    node = obj
-    for seg in path:
-        node = _child(node, seg)
-        if node is _MISSING:
-            return None
-    return node
-
-
-def _named_index(items: list[Any], name: str) -> int | None:
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == name:
-            return i
-    return None
-
-
-def set_at(obj: dict[str, Any], path: Sequence[Segment], value: Any, *, index: int | None = None) -> bool:
-    """Set (``value`` not None) or remove (None) the value at ``path``, creating maps on the way.
-
-    A named entry that is absent is inserted at ``index`` (appended when None). Returns False when the
-    path cannot be reached (a list index out of range, a list where a map is needed).
-    """
-    node: Any = obj
-    for seg in path[:-1]:
-        child = _child(node, seg)
-        if child is _MISSING:
-            if value is None:
-                return True  # nothing to remove
-            if not isinstance(seg, str) or not isinstance(node, dict):
-                return False
-            child = node[seg] = {}
-        elif not isinstance(child, dict | list):
-            return False
-        node = child
-    last = path[-1]
-    if isinstance(last, Named):
-        if not isinstance(node, list):
-            return value is None
-        found = _named_index(node, last.name)
-        if value is None:
-            if found is not None:
-                node.pop(found)
-            return True
-        if found is not None:
-            node[found] = value
-        else:
-            node.insert(len(node) if index is None else max(0, min(index, len(node))), value)
-        return True
-    if isinstance(last, int):
-        if not isinstance(node, list) or not 0 <= last < len(node):
-            return False
-        if value is None:
-            node.pop(last)
-        else:
-            node[last] = value
-        return True
-    if not isinstance(node, dict):
-        return False
-    if value is None:
-        node.pop(last, None)
-    else:
-        node[last] = value
-    return True
-
-
-def _path_to_json(path: Sequence[Segment]) -> list[Any]:
-    return [{"name": s.name} if isinstance(s, Named) else s for s in path]
-
-
-def _path_from_json(raw: Any) -> Path:
-    if not isinstance(raw, list) or not raw:
-        raise ValueError("path must be a non-empty list")
-    out: list[Segment] = []
-    for seg in raw:
-        if isinstance(seg, dict) and isinstance(seg.get("name"), str) and len(seg) == 1:
-            out.append(Named(seg["name"]))
-        elif isinstance(seg, str) or is_int(seg):
-            out.append(seg)
-        else:
-            raise ValueError(f"bad path segment {seg!r}")
-    return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON merge patch (RFC 7386)
-
-
-def merge_patch_between(before: Any, after: Any) -> Any:
-    """The smallest RFC 7386 merge patch turning ``before`` into ``after`` (maps recurse, lists whole)."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        return copy.deepcopy(after)
-    patch: dict[str, Any] = {}
-    for key in before:
-        if key not in after:
-            patch[key] = None
-    for key, value in after.items():
-        if key not in before:
-            patch[key] = copy.deepcopy(value)
-        elif before[key] != value:
-            if isinstance(before[key], dict) and isinstance(value, dict):
-                patch[key] = merge_patch_between(before[key], value)
-            else:
-                patch[key] = copy.deepcopy(value)
-    return patch
-
-
-def apply_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: maps merge key by key, null removes, everything else (lists too) replaces."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = apply_merge_patch(result.get(key), value)
-    return result
-
-
-def _finish(before: dict[str, Any], work: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(patch with metadata.resourceVersion, predicted object)."""
-    patch = merge_patch_between(before, work)
-    rv = get_at(before, ("metadata", "resourceVersion"))
-    if rv is not None:
-        patch.setdefault("metadata", {})["resourceVersion"] = rv
-    return patch, apply_merge_patch(before, patch)
-
-
-# ---------------------------------------------------------------------------------------------
-# Editing with a record of what was there
-
-
-class _Editor:
-    """Edits a copy of the object and records one :class:`Change` per field, at the topmost key that
-    was absent, so that undo removes exactly what was added."""
-
-    def __init__(self, obj: dict[str, Any]) -> None:
-        self.obj = obj
-        self.changes: list[Change] = []
-
-    def set(self, path: Path, value: Any, summary: str) -> None:
-        node: Any = self.obj
-        for depth, seg in enumerate(path[:-1]):
-            child = _child(node, seg)
-            if child is _MISSING or not isinstance(child, dict | list):
-                if value is None:
-                    return
-                sub: Any = copy.deepcopy(value)
-                for inner in reversed(path[depth + 1 :]):
-                    sub = {inner: sub}
-                old = None if child is _MISSING else child
-                set_at(self.obj, path[: depth + 1], sub)
-                self.changes.append(Change(path[: depth + 1], old, sub, summary))
-                return
-            node = child
-        old = _child(node, path[-1])
-        old = None if old is _MISSING else copy.deepcopy(old)
-        if old == value:
-            return
-        index = None
-        if isinstance(path[-1], Named) and isinstance(node, list):
-            index = _named_index(node, path[-1].name)
-        set_at(self.obj, path, copy.deepcopy(value))
-        self.changes.append(Change(path, old, copy.deepcopy(value), summary, index))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,7 +246,7 @@ def _gpu_request_of(container: Any, resource: str) -> int | None:
 
 
 def _set_gpus(
-    edit: _Editor, container_path: Path, resource: str, gpus: int, summary: str, current: Any
+    edit: Editor, container_path: Path, resource: str, gpus: int, summary: str, current: Any
 ) -> None:
     resources = current.get("resources") if isinstance(current, dict) else None
     for section in ("requests", "limits"):
@@ -485,7 +261,7 @@ def _with_gpus(
 ) -> dict[str, Any]:
     """A copy of ``obj`` with these GPU requests and limits (for trying combinations)."""
     trial = copy.deepcopy(obj)
-    edit = _Editor(trial)
+    edit = Editor(trial)
     model = get_at(trial, _MODEL)
     _set_gpus(edit, _MODEL, resource, head, "", model)
     containers = get_at(trial, (*_WORKER_SPEC, "containers"))
@@ -539,7 +315,7 @@ def plan_fix(
     )
     ctx = _Context(runtime, era, inventory, custom, request)
     work = copy.deepcopy(before)
-    edit = _Editor(work)
+    edit = Editor(work)
 
     # 1. What would make any update be rejected.
     moved: dict[str, int | None] = {}
@@ -589,7 +365,7 @@ def plan_fix(
         wish_tp is None and target.total_gpus == own_pp * own_tp
     )
 
-    def sizes_edits(obj_edit: _Editor, pp: int, tp: int, summary: str) -> None:
+    def sizes_edits(obj_edit: Editor, pp: int, tp: int, summary: str) -> None:
         for field_name, value in (("pipelineParallelSize", pp), ("tensorParallelSize", tp)):
             if explicit[field_name] == value:
                 continue
@@ -598,7 +374,7 @@ def plan_fix(
 
     # 3. Keep the user's layout when it works as written.
     as_written = copy.deepcopy(work)
-    sizes_edits(_Editor(as_written), own_pp, own_tp, "")
+    sizes_edits(Editor(as_written), own_pp, own_tp, "")
     why_not = _problem(as_written, ctx)
     layout: Layout | None = None
     notes: list[str] = []
@@ -656,7 +432,7 @@ def plan_fix(
         )
     record = previous_layout_value(edit.changes)
     set_at(work, ("metadata", "annotations", PREVIOUS_LAYOUT_ANNOTATION), record)
-    patch, after = _finish(before, work)
+    patch, after = finish(before, work)
     admission = admit_inferenceservice(after, era, custom_gpu_types=custom)
     controller = compute_layout(after, runtime, era, custom_gpu_types=custom)
     remaining = _problem(after, ctx)
@@ -674,7 +450,7 @@ def plan_fix(
     )
 
 
-def _gpu_edits(edit: _Editor, ctx: _Context, layout: Layout, runtime: Mapping[str, Any] | None) -> None:
+def _gpu_edits(edit: Editor, ctx: _Context, layout: Layout, runtime: Mapping[str, Any] | None) -> None:
     """Head and worker GPUs for ``layout``; a value the user set is kept when the result still works."""
     resource = layout.gpu_resource
     work = edit.obj
@@ -739,7 +515,7 @@ def _gpu_edits(edit: _Editor, ctx: _Context, layout: Layout, runtime: Mapping[st
         )
 
 
-def _clique_edits(edit: _Editor, clique: str) -> None:
+def _clique_edits(edit: Editor, clique: str) -> None:
     """Tensor parallelism across pods is planned inside one NVLink clique: pin head and workers there."""
     summary = (
         f"nodeSelector {CLIQUE_LABEL}: {clique} on the head and the workers: their tensor parallelism spans "
@@ -749,7 +525,7 @@ def _clique_edits(edit: _Editor, clique: str) -> None:
     edit.set((*_WORKER_SPEC, "nodeSelector", CLIQUE_LABEL), clique, summary)
 
 
-def _gpu_type_annotation(edit: _Editor, resource: str, known: Sequence[str]) -> None:
+def _gpu_type_annotation(edit: Editor, resource: str, known: Sequence[str]) -> None:
     """The webhook rejects GPU resources it does not know unless the ISVC annotation lists them (§3.5)."""
     if resource in known:
         return
@@ -768,7 +544,7 @@ def _gpu_type_annotation(edit: _Editor, resource: str, known: Sequence[str]) -> 
 _STRATEGY = ("spec", "predictor", "deploymentStrategy")
 
 
-def _recreate_strategy(edit: _Editor) -> None:
+def _recreate_strategy(edit: Editor) -> None:
     """``deploymentStrategy.type: Recreate``, which KServe copies to the head and worker Deployments
     (``deployment_reconciler.go``, v0.15.1 to v0.20.0); a ``rollingUpdate`` block goes with it, because a
     Deployment may not have one with Recreate."""
@@ -799,22 +575,6 @@ def _no_layout_text(
     return text + "; ask for another size with --gpus / --tensor-parallel-size, or give --model"
 
 
-# ---------------------------------------------------------------------------------------------
-# Undo
-
-
-def previous_layout_value(changes: Sequence[Change]) -> str:
-    """The ``kserve-mn/previous-layout`` annotation value: the previous value (null: absent) of each
-    changed field, paths as lists of keys, list indexes and ``{"name": ...}`` entry selectors."""
-    fields = []
-    for change in changes:
-        entry: dict[str, Any] = {"path": _path_to_json(change.path), "value": change.old}
-        if change.index is not None:
-            entry["index"] = change.index
-        fields.append(entry)
-    return json.dumps({"fields": fields}, separators=(",", ":"))
-
-
 def plan_undo(isvc: Mapping[str, Any], era: Era, *, custom_gpu_types: Sequence[str] = ()) -> FixPlan | None:
     """The patch restoring the fields recorded in ``kserve-mn/previous-layout`` (None: no record).
 
@@ -830,7 +590,7 @@ def plan_undo(isvc: Mapping[str, Any], era: Era, *, custom_gpu_types: Sequence[s
         if not isinstance(fields, list):
             raise ValueError("fields must be a list")
         records = [
-            (_path_from_json(f["path"]), f.get("value"), f.get("index") if is_int(f.get("index")) else None)
+            (path_from_json(f["path"]), f.get("value"), f.get("index") if is_int(f.get("index")) else None)
             for f in fields
         ]
     except (ValueError, KeyError, TypeError) as err:
@@ -858,7 +618,7 @@ def plan_undo(isvc: Mapping[str, Any], era: Era, *, custom_gpu_types: Sequence[s
     if get_at(work, ("metadata", "annotations")) == {}:
         # The API server never stores an empty annotations map (omitempty).
         set_at(work, ("metadata", "annotations"), None)
-    patch, after = _finish(before, work)
+    patch, after = finish(before, work)
     changes.append(
         Change(
             ("metadata", "annotations", PREVIOUS_LAYOUT_ANNOTATION),
@@ -876,49 +636,6 @@ def plan_undo(isvc: Mapping[str, Any], era: Era, *, custom_gpu_types: Sequence[s
         admission=admit_inferenceservice(after, era, custom_gpu_types=custom) if era.multinode else None,
         notes=tuple(notes),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Showing it
-
-
-def _displayed(obj: Mapping[str, Any]) -> dict[str, Any]:
-    shown = copy.deepcopy(dict(obj))
-    meta = shown.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)  # kubectl diff hides them too (--show-managed-fields=false)
-    return shown
-
-
-def object_yaml(obj: Mapping[str, Any]) -> str:
-    """The object as ``kubectl diff`` shows it: YAML, keys sorted, managedFields left out."""
-    return yaml.safe_dump(_displayed(obj), sort_keys=True, default_flow_style=False, allow_unicode=True)
-
-
-def unified_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    """A unified diff of the two objects' YAML with ``kubectl diff``'s ``diff -u -N`` headers ("" when equal)."""
-    api_version = str(before.get("apiVersion") or "")
-    group, _, version = api_version.rpartition("/")
-    meta = before.get("metadata") if isinstance(before.get("metadata"), dict) else {}
-    assert isinstance(meta, dict)
-    parts = [
-        p
-        for p in (group, version, str(before.get("kind") or ""), meta.get("namespace"), meta.get("name"))
-        if p
-    ]
-    label = ".".join(str(p) for p in parts)
-    live, merged = f"LIVE/{label}", f"MERGED/{label}"
-    lines = list(
-        difflib.unified_diff(
-            object_yaml(before).splitlines(keepends=True),
-            object_yaml(after).splitlines(keepends=True),
-            fromfile=live,
-            tofile=merged,
-        )
-    )
-    if not lines:
-        return ""
-    return f"diff -u -N {live} {merged}\n" + "".join(lines)
 
 
 def own_gpu_resource(

@@ -23,6 +23,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubectl_kserve_mn.edits import (
+    PREVIOUS_LAYOUT_ANNOTATION,
+    Editor,
+    Named,
+    Path,
+    finish,
+    get_at,
+    previous_layout_value,
+    set_at,
+)
 from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.controller import quantity_value
@@ -38,18 +48,7 @@ from kubectl_kserve_mn.kserve.llmisvc.layout import (
 )
 from kubectl_kserve_mn.kserve.llmisvc.spec import Parallelism, read, size_of
 from kubectl_kserve_mn.model import ModelFacts, layout_violations
-from kubectl_kserve_mn.patch import (
-    PREVIOUS_LAYOUT_ANNOTATION,
-    FixPlan,
-    Named,
-    Path,
-    _Editor,
-    _finish,
-    get_at,
-    plan_undo,
-    previous_layout_value,
-    set_at,
-)
+from kubectl_kserve_mn.patch import FixPlan, plan_undo
 
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 _SERVER_FIELDS = (
@@ -110,7 +109,7 @@ def _container_path(field: str, pod: str) -> Path:
 
 
 def _set_pod_gpus(
-    edit: _Editor, work: dict[str, Any], field: str, pod: str, resource: str, gpus: int, summary: str
+    edit: Editor, work: dict[str, Any], field: str, pod: str, resource: str, gpus: int, summary: str
 ) -> None:
     path = _container_path(field, pod)
     containers = get_at(work, path[:-1])
@@ -138,7 +137,7 @@ def _largest_node(inventory: Inventory | None, resource: str) -> int | None:
     return max(sizes) if sizes else None
 
 
-def _pass_tensor_flag(edit: _Editor, work: dict[str, Any], era: Era, w: WorkloadLayout, tensor: int) -> None:
+def _pass_tensor_flag(edit: Editor, work: dict[str, Any], era: Era, w: WorkloadLayout, tensor: int) -> None:
     """Before v0.20.0, a single-node tensor reaches vLLM only as a flag the user passes."""
     channel, preset_args = preset_args_channel(era, w.preset or "", w.role)
     path = _container_path(w.field, "template")
@@ -172,7 +171,7 @@ def _pass_tensor_flag(edit: _Editor, work: dict[str, Any], era: Era, w: Workload
 
 
 def _ensure_container(
-    edit: _Editor, work: dict[str, Any], path: Path, value: dict[str, Any], summary: str
+    edit: Editor, work: dict[str, Any], path: Path, value: dict[str, Any], summary: str
 ) -> None:
     if isinstance(get_at(work, path[:-1]), list):
         edit.set(path, value, summary)
@@ -202,7 +201,7 @@ def plan_llm_fix(
     item = read(before)
     layout = compute_llm_layout(before, era, configs=configs)
     work = copy.deepcopy(before)
-    edit = _Editor(work)
+    edit = Editor(work)
     notes: list[str] = []
     problems: list[str] = []
 
@@ -310,7 +309,7 @@ def plan_llm_fix(
         )
     record = previous_layout_value(edit.changes)
     set_at(work, ("metadata", "annotations", PREVIOUS_LAYOUT_ANNOTATION), record)
-    patch, after = _finish(before, work)
+    patch, after = finish(before, work)
     admission = admit_llmisvc(after, era, live=before)
     notes += [f"not changed: {p}" for p in problems]
     return LlmFixResult(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubectl_kserve_mn import patch
+from kubectl_kserve_mn import edits
 from kubectl_kserve_mn.cli import fix as fix_cli
 from kubectl_kserve_mn.cluster import Cluster
 from tests.conftest import CliResult
@@ -94,7 +94,7 @@ def without(obj: dict[str, Any], *paths: tuple[Any, ...]) -> str:
     """``obj`` as compact JSON (key order kept) with ``paths`` removed: what must be byte-for-byte equal."""
     copy = json.loads(json.dumps(obj))
     for path in paths:
-        patch.set_at(copy, path, None)
+        edits.set_at(copy, path, None)
     return json.dumps(copy, separators=(",", ":"))
 
 
@@ -126,7 +126,7 @@ def test_v0150_seed_becomes_pp2_tp8_and_nothing_else_changes(fake_api: FakeKubeA
     changed = (
         ("metadata", "resourceVersion"),
         ("metadata", "generation"),
-        ("metadata", "annotations", patch.PREVIOUS_LAYOUT_ANNOTATION),
+        ("metadata", "annotations", edits.PREVIOUS_LAYOUT_ANNOTATION),
         ("spec", "predictor", "workerSpec", "pipelineParallelSize"),
         ("spec", "predictor", "workerSpec", "tensorParallelSize"),
     )
@@ -154,7 +154,7 @@ def test_v0151_seed_gets_eight_gpus_per_pod_and_check_predicts_two_ray_nodes(
     changed = (
         ("metadata", "resourceVersion"),
         ("metadata", "generation"),
-        ("metadata", "annotations", patch.PREVIOUS_LAYOUT_ANNOTATION),
+        ("metadata", "annotations", edits.PREVIOUS_LAYOUT_ANNOTATION),
         ("spec", "predictor", "workerSpec", "pipelineParallelSize"),
         ("spec", "predictor", "workerSpec", "tensorParallelSize"),
         ("spec", "predictor", "model", "resources", "requests", GPU),
@@ -325,7 +325,7 @@ def test_output_patch_prints_the_merge_patch_limited_to_changed_fields(
         "predictor": {"workerSpec": {"pipelineParallelSize": 2, "tensorParallelSize": 8}}
     }
     assert printed["metadata"]["resourceVersion"] == rv
-    assert set(printed["metadata"]["annotations"]) == {patch.PREVIOUS_LAYOUT_ANNOTATION}
+    assert set(printed["metadata"]["annotations"]) == {edits.PREVIOUS_LAYOUT_ANNOTATION}
 
 
 def test_undo_restores_the_previous_values(fake_api: FakeKubeAPI, run_cli: Run) -> None:

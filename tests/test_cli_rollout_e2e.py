@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kubectl_kserve_mn import patch
+from kubectl_kserve_mn import edits
 from kubectl_kserve_mn.cli import fix as fix_cli
 from tests.conftest import CliResult
 from tests.fakeapi import FakeKubeAPI
@@ -168,7 +168,7 @@ def test_recreate_sets_the_strategy_in_the_same_patch_and_undo_restores_it(
     [request] = fake_api.requests("PATCH")
     assert request.body["spec"]["predictor"]["deploymentStrategy"] == {"type": "Recreate"}
     assert request.body["metadata"]["resourceVersion"] == original["metadata"]["resourceVersion"]
-    record = json.loads(request.body["metadata"]["annotations"][patch.PREVIOUS_LAYOUT_ANNOTATION])
+    record = json.loads(request.body["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION])
     assert {"path": ["spec", "predictor", "deploymentStrategy"], "value": None} in record["fields"]
     assert (
         "change: deploymentStrategy: RollingUpdate (KServe default) -> Recreate (--rollout=recreate): the old pods "
@@ -191,8 +191,8 @@ def test_recreate_sets_the_strategy_in_the_same_patch_and_undo_restores_it(
     assert "deploymentStrategy" not in restored["spec"]["predictor"]
     volatile = (("metadata", "resourceVersion"), ("metadata", "generation"))
     for path in volatile:
-        patch.set_at(restored, path, None)
-        patch.set_at(original, path, None)
+        edits.set_at(restored, path, None)
+        edits.set_at(original, path, None)
     assert restored == original
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kubectl_kserve_mn import patch
+from kubectl_kserve_mn import edits, patch
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import pods_from_dicts
 from kubectl_kserve_mn.inventory import Inventory
@@ -119,16 +119,16 @@ def test_patch_holds_only_changed_fields_and_the_resource_version(era: Era) -> N
     plan = fix(original, era)
     assert plan.patch["metadata"]["resourceVersion"] == "4711"
     assert set(plan.patch["metadata"]) == {"resourceVersion", "annotations"}
-    assert set(plan.patch["metadata"]["annotations"]) == {patch.PREVIOUS_LAYOUT_ANNOTATION}
+    assert set(plan.patch["metadata"]["annotations"]) == {edits.PREVIOUS_LAYOUT_ANNOTATION}
     assert "labels" not in plan.patch["metadata"]
     model_patch = plan.patch["spec"]["predictor"].get("model", {})
     assert set(model_patch) <= {"resources"}  # env, args, storageUri untouched
-    assert patch.apply_merge_patch(original, plan.patch) == plan.after
+    assert edits.apply_merge_patch(original, plan.patch) == plan.after
 
 
 def test_previous_layout_records_old_values_with_null_for_absent_fields() -> None:
     plan = fix(isvc(V0151), V0151)
-    record = json.loads(plan.after["metadata"]["annotations"][patch.PREVIOUS_LAYOUT_ANNOTATION])
+    record = json.loads(plan.after["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION])
     by_path = {json.dumps(f["path"]): f["value"] for f in record["fields"]}
     assert by_path[json.dumps(["spec", "predictor", "workerSpec", "tensorParallelSize"])] == 16
     assert by_path[json.dumps(["spec", "predictor", "workerSpec", "containers"])] is None
@@ -142,14 +142,14 @@ def test_undo_restores_the_object_exactly(era: Era) -> None:
     undo = patch.plan_undo(plan.after, era)
     assert undo is not None
     assert undo.after == original
-    assert patch.apply_merge_patch(plan.after, undo.patch) == original
+    assert edits.apply_merge_patch(plan.after, undo.patch) == original
     assert undo.patch["metadata"]["resourceVersion"] == "4711"
 
 
 def test_undo_without_a_record_is_none_and_a_foreign_record_is_an_input_error() -> None:
     assert patch.plan_undo(isvc(V0151), V0151) is None
     broken = isvc(V0151)
-    broken["metadata"]["annotations"][patch.PREVIOUS_LAYOUT_ANNOTATION] = "not json"
+    broken["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION] = "not json"
     with pytest.raises(InputError, match="previous-layout"):
         patch.plan_undo(broken, V0151)
 
@@ -332,7 +332,7 @@ def test_merge_patch_between_two_objects_turns_one_into_the_other(
     a: dict[str, Any], b: dict[str, Any]
 ) -> None:
     original = copy.deepcopy(a)
-    assert patch.apply_merge_patch(a, patch.merge_patch_between(a, b)) == b
+    assert edits.apply_merge_patch(a, edits.merge_patch_between(a, b)) == b
     assert a == original  # inputs are not modified
 
 
@@ -349,7 +349,7 @@ def test_apply_merge_patch_follows_rfc7386_examples() -> None:
         "author": {"familyName": None},
         "tags": ["example"],
     }
-    assert patch.apply_merge_patch(target, change) == {
+    assert edits.apply_merge_patch(target, change) == {
         "title": "Hello!",
         "author": {"givenName": "John"},
         "tags": ["example"],
@@ -361,7 +361,7 @@ def test_unified_diff_has_kubectl_diff_headers_and_hides_managed_fields() -> Non
     before = isvc(V0150)
     before["metadata"]["managedFields"] = [{"manager": "kubectl"}]
     plan = fix(before, V0150)
-    text = patch.unified_diff(plan.before, plan.after)
+    text = edits.unified_diff(plan.before, plan.after)
     label = "serving.kserve.io.v1beta1.InferenceService.team-a.llama"
     assert text.splitlines()[:3] == [
         f"diff -u -N LIVE/{label} MERGED/{label}",
@@ -371,14 +371,14 @@ def test_unified_diff_has_kubectl_diff_headers_and_hides_managed_fields() -> Non
     assert "-      tensorParallelSize: 16" in text.splitlines()
     assert "+      tensorParallelSize: 8" in text.splitlines()
     assert "managedFields" not in text
-    assert patch.unified_diff(before, before) == ""
+    assert edits.unified_diff(before, before) == ""
 
 
 def test_path_text_quotes_keys_with_dots_and_shows_selectors() -> None:
-    path = ("spec", "predictor", "model", "env", patch.Named("X"))
-    assert patch.path_text(path) == "spec.predictor.model.env[name=X]"
-    assert patch.path_text(("metadata", "annotations", "a.b/c")) == 'metadata.annotations["a.b/c"]'
-    assert patch.path_text(("spec", "containers", 0, "name")) == "spec.containers[0].name"
+    path = ("spec", "predictor", "model", "env", edits.Named("X"))
+    assert edits.path_text(path) == "spec.predictor.model.env[name=X]"
+    assert edits.path_text(("metadata", "annotations", "a.b/c")) == 'metadata.annotations["a.b/c"]'
+    assert edits.path_text(("spec", "containers", 0, "name")) == "spec.containers[0].name"
 
 
 def test_model_rules_move_tp8_to_a_tp_that_divides_28_attention_heads() -> None:

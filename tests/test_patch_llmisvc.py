@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kubectl_kserve_mn.edits import PREVIOUS_LAYOUT_ANNOTATION, apply_merge_patch
 from kubectl_kserve_mn.kserve.llmisvc import admit_llmisvc, compute_llm_layout
-from kubectl_kserve_mn.patch import PREVIOUS_LAYOUT_ANNOTATION, apply_merge_patch
 from kubectl_kserve_mn.patch_llmisvc import (
     LlmFixTarget,
     plan_llm_fix,

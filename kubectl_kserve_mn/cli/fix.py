@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_kserve_mn import patch
+from kubectl_kserve_mn import edits, patch
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.kinds import KIND_CHOICES, LLM_INFERENCE_SERVICE, kind_of_flag, parse_name
 from kubectl_kserve_mn.cli.options import (
@@ -221,7 +221,7 @@ def fix_command(
         plan = patch.plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources)
         if plan is None:
             click.echo(
-                f"{where}: nothing to undo (no {patch.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
+                f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
             )
             finish(EXIT_OK)
         if plan.admission is not None and not plan.admission.allowed:
@@ -309,7 +309,7 @@ def fix_command(
             )
             click.echo(f"{where}: not applied: no terminal to confirm on; {why}", err=True)
             finish(EXIT_FINDINGS)
-        click.echo(patch.unified_diff(plan.before, plan.after), nl=False)
+        click.echo(edits.unified_diff(plan.before, plan.after), nl=False)
         shown = output == "diff"
         if not confirm(_question(where, rolls)):
             click.echo(f"{where}: not applied", err=True)
@@ -331,7 +331,7 @@ def _emit(
     plan: patch.FixPlan, after: dict[str, Any], output: str, rolls: RolloutPlan | None, *, applied: bool
 ) -> None:
     if output == "diff":
-        click.echo(patch.unified_diff(plan.before, after), nl=False)
+        click.echo(edits.unified_diff(plan.before, after), nl=False)
     elif output == "patch":
         click.echo(render.to_json(plan.patch))
     elif output == "json":

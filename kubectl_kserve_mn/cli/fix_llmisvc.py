@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from kubectl_kserve_mn import patch
+from kubectl_kserve_mn import edits, patch
 from kubectl_kserve_mn.cli import fix as fix_cli
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.check_llmisvc import read_configs, validated
@@ -125,7 +125,7 @@ def fix_llmisvc(name: str, flags: LlmFixFlags, conn: ConnectionOptions) -> NoRet
         plan = plan_llm_undo(obj, version.era)
         if plan is None:
             click.echo(
-                f"{where}: nothing to undo (no {patch.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
+                f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
             )
             finish(EXIT_OK)
         if plan.admission is not None and not plan.admission.allowed:
@@ -195,7 +195,7 @@ def _apply(
                 f"{where}: not applied: no terminal to confirm on; re-run with --yes to apply", err=True
             )
             finish(EXIT_FINDINGS)
-        click.echo(patch.unified_diff(plan.before, plan.after), nl=False)
+        click.echo(edits.unified_diff(plan.before, plan.after), nl=False)
         shown = output == "diff"
         if not fix_cli.confirm(f"Apply this change to {where}?"):
             click.echo(f"{where}: not applied", err=True)
