@@ -9,6 +9,9 @@ wrong with them.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -376,3 +379,51 @@ def test_node_selector_commas_mean_several_pairs_as_in_kubectl() -> None:
 
     assert parse_node_selector(("a=b,c=d",)) == {"a": "b", "c": "d"}
     assert parse_node_selector(("a=b", "c=d")) == {"a": "b", "c": "d"}
+
+
+def _cli_subprocess(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "kubectl_kserve_mn", *argv], env=env, check=False, timeout=120, **kwargs
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_output_that_cannot_be_written_is_one_line_and_exit_1_not_an_internal_error() -> None:
+    with open("/dev/full", "w") as full:
+        proc = _cli_subprocess(
+            ["plan", "--gpus", "16", "--kserve-version", "v0.16.0", "--nodes-file", GOOD_NODES, "-o", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.decode() == "error: cannot write the output: No space left on device\n"
+
+
+def test_a_reader_that_stops_early_is_not_an_error() -> None:
+    # `check -o json | head -1`: the pipe closes while we write; nothing on stderr, exit 0.
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kubectl_kserve_mn",
+            "plan",
+            "--gpus",
+            "16",
+            "--kserve-version",
+            "v0.16.0",
+            "--nodes-file",
+            str(BAD / "nodes-gpu-integer.yaml"),
+            "-o",
+            "yaml",
+        ],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    os.close(write_end)
+    os.close(read_end)  # the reader is gone before the first write
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert err.decode() == ""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -18,7 +19,7 @@ from kubectl_kserve_mn.cli.flags import (
     global_connection_options,
     normalize_bool_flags,
 )
-from kubectl_kserve_mn.errors import EXIT_USAGE, KserveMnError
+from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_USAGE, KserveMnError
 
 
 class LazyGroup(click.Group):
@@ -34,6 +35,15 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`check -o json | head`): not an error. click would exit 1 for it, so
+            # it is taken here; stdout points at /dev/null so the last flush has nowhere to fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
+
     def main(  # type: ignore[override]
         self, args: list[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> None:
@@ -43,6 +53,7 @@ class LazyGroup(click.Group):
             if args is not None:
                 args = normalize_bool_flags(list(args))
             code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+            sys.stdout.flush()  # a full disk shows here, not in an unreported flush at exit
         except KserveMnError as err:
             click.echo(f"error: {err.message}", err=True)
             sys.exit(err.exit_code)
@@ -60,18 +71,20 @@ class LazyGroup(click.Group):
             click.echo("error: interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:
-            # `kubectl kserve-mn check -o json | head` is not an error for the user.
-            sys.stderr.close()
+            # `kubectl kserve-mn check -o json | head` is not an error for the user. Point stdout at
+            # /dev/null so that the interpreter's last flush has nowhere to fail.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
+        except OSError as err:
+            if err.errno not in _OUTPUT_ERRNOS:
+                _internal_error(err)
+            # The output could not be written (a full disk, a quota, an I/O error): the command did
+            # not deliver what it was asked for, which is not a bug of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
+            sys.exit(EXIT_FINDINGS)
         except Exception as err:  # the promise is "never a traceback"
-            if os.environ.get("KSERVE_MN_DEBUG"):
-                raise
-            detail = " ".join(str(err).split()) or type(err).__name__
-            click.echo(
-                f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
+            _internal_error(err)
         sys.exit(code if isinstance(code, int) else 0)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -81,6 +94,21 @@ class LazyGroup(click.Group):
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         format_option_sections(self, ctx, formatter, lambda: self.format_commands(ctx, formatter))
+
+
+_OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+"""Errors writing the output that are the environment's, not a bug: exit 1 with one line."""
+
+
+def _internal_error(err: Exception) -> NoReturn:
+    if os.environ.get("KSERVE_MN_DEBUG"):
+        raise err
+    detail = " ".join(str(err).split()) or type(err).__name__
+    click.echo(
+        f"error: internal error ({type(err).__name__}: {detail}); set KSERVE_MN_DEBUG=1 for a traceback",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
 
 
 MAX_HELP_WIDTH = 100
