@@ -51,13 +51,12 @@ from kubectl_kserve_mn.findings.upgrade import breaks as upgrade_breaks
 from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
 from kubectl_kserve_mn.inputs.documents import SourcedObject
 from kubectl_kserve_mn.inputs.k8s import (
-    API,
     Event,
     Pod,
     read_nodes_file,
     read_pods_file,
 )
-from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_object
+from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_live, validate_object
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
     CLUSTER_SERVING_RUNTIME,
@@ -471,7 +470,7 @@ def online(
     # The same boundary as for files: the core never sees a wrong type, even from a cluster whose CRD
     # differs from the one this KServe release ships.
     for obj in [*multinode, *runtimes]:
-        validate_object(obj, source=API, kserve_version=version)
+        validate_live(obj, kserve_version=version)
     custom = cluster.read_multinode_config()
     view = _node_view(cluster, run, nodes_file, pods_file, gpu_resource)
     run.start_upgrade(upgrade_to, runtimes, custom_gpu_types=custom, nodes=view, existing=True)

@@ -33,10 +33,9 @@ from kubectl_kserve_mn.findings import Finding, ModelInput, NodeView
 from kubectl_kserve_mn.findings.llmisvc import LlmItemReport, check_llminferenceservice
 from kubectl_kserve_mn.findings.llmisvc_cluster import NAME_LABEL, PART_OF, PART_OF_LABEL, fix_hint
 from kubectl_kserve_mn.inputs.documents import SourcedObject
-from kubectl_kserve_mn.inputs.k8s import API, Event, Pod
-from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, check_object
+from kubectl_kserve_mn.inputs.k8s import Event, Pod
+from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_live
 from kubectl_kserve_mn.inputs.problems import BadInput, describe_value
-from kubectl_kserve_mn.inputs.schema import MALFORMED
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.llmisvc.admission import NOT_CHECKED
 from kubectl_kserve_mn.kserve.llmisvc.layout import SYSTEM_NAMESPACE
@@ -321,19 +320,8 @@ def named_failures(
 
 
 def validated(obj: dict[str, Any], version: KServeVersion) -> dict[str, Any]:
-    """A live object through the input boundary: the core never sees a wrong type. A version the release's
-    rules do not serve is left to the check itself (it says so), not refused as input."""
-    checked = check_object(obj, kserve_version=version)
-    malformed = [v for v in checked.of(MALFORMED) if v.field]
-    if malformed:
-        first = malformed[0]
-        raise BadInput(
-            f"the API server would refuse it: {first.body}",
-            source=API,
-            obj=f"{KIND} {_where(obj)}",
-            path=first.path,
-        )
-    return obj
+    """A live object through the input boundary (:func:`validate_live`)."""
+    return validate_live(obj, kserve_version=version)
 
 
 def _multi_node(obj: Mapping[str, Any]) -> bool:

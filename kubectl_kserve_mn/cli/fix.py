@@ -33,6 +33,7 @@ from kubectl_kserve_mn.cli.sources import (
 )
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, InputError
 from kubectl_kserve_mn.inputs.k8s import Pod
+from kubectl_kserve_mn.inputs.kserve_objects import validate_live
 from kubectl_kserve_mn.kserve.rollout import (
     RolloutPlan,
     own_pods,
@@ -214,7 +215,7 @@ def fix_command(
     version = resolve_kserve_version(kserve_version, cluster)
     if version.warning:
         warn(version.warning)
-    isvc = cluster.get_inferenceservice(namespace, name)
+    isvc = validate_live(cluster.get_inferenceservice(namespace, name), kserve_version=version)
     where = f"InferenceService {namespace}/{name}"
     inputs = _read_inputs(cluster, namespace, isvc)
     if undo:

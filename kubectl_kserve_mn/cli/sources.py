@@ -116,10 +116,11 @@ class IsvcWish:
 
 def wish_from_isvc(cluster: Cluster, namespace: str, name: str, version: KServeVersion) -> IsvcWish:
     """PP and TP an existing InferenceService asks for (its own values over its runtime's)."""
+    from kubectl_kserve_mn.inputs.kserve_objects import validate_live
     from kubectl_kserve_mn.kserve import controller, runtimes
     from kubectl_kserve_mn.model.source import model_spec_from_isvc
 
-    isvc = cluster.get_inferenceservice(namespace, name)
+    isvc = validate_live(cluster.get_inferenceservice(namespace, name), kserve_version=version)
     if not isinstance(((isvc.get("spec") or {}).get("predictor") or {}).get("workerSpec"), dict):
         raise InputError(
             f"InferenceService {namespace}/{name} is not multi-node (no spec.predictor.workerSpec)"

@@ -302,6 +302,28 @@ def validate_object(
     return check
 
 
+LIVE = "the API server"
+"""The ``source`` of objects read from the cluster, in messages."""
+
+
+def validate_live(obj: dict[str, Any], *, kserve_version: KServeVersionLike) -> dict[str, Any]:
+    """The input boundary for an object read from the cluster: the API server admitted it against the
+    cluster's own CRD, so only a wrong type on a field this release's CRD defines (a cluster whose CRD
+    differs) is refused, as malformed input (exit 2). An API version the release's rules do not serve is
+    left to the object's check, which says so."""
+    checked = check_object(obj, kserve_version=kserve_version)
+    malformed = [v for v in checked.malformed if v.field]
+    if malformed:
+        first = malformed[0]
+        raise BadInput(
+            f"{_describe(first.value)}: the API server would refuse it: {first.body}",
+            source=LIVE,
+            obj=object_label(checked),
+            path=first.path,
+        )
+    return obj
+
+
 def object_label(check: ObjectCheck, position: int | None = None) -> str:
     """``InferenceService team-a/llama``; ``InferenceService #3`` or ``InferenceService (no name)`` without one."""
     if check.name:
@@ -344,5 +366,6 @@ __all__ = [
     "object_label",
     "release_of",
     "schema_for",
+    "validate_live",
     "validate_object",
 ]
