@@ -92,19 +92,21 @@ class NodeGpus:
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     links: NodeLinks = field(default_factory=NodeLinks)
     """NVLink clique and RDMA, from the node's labels and extended resources (interconnect.py)."""
+    # Derived once (placement reads them millions of times on a large cluster); ``replace`` recomputes.
+    schedulable: bool = field(init=False, compare=False, repr=False)
+    """Ready and not cordoned."""
+    free: int = field(init=False, compare=False, repr=False)
+    """``max(0, allocatable - requested)``."""
+    placeable: bool = field(init=False, compare=False, repr=False)
+    """Can host whole-GPU tensor-parallel ranks: schedulable, not shared, not MIG, at least one GPU."""
 
-    @property
-    def schedulable(self) -> bool:
-        return self.ready and not self.cordoned
-
-    @property
-    def free(self) -> int:
-        return max(0, self.allocatable - self.requested)
-
-    @property
-    def placeable(self) -> bool:
-        """Can host whole-GPU tensor-parallel ranks."""
-        return self.schedulable and not self.shared and not self.mig and self.physical > 0
+    def __post_init__(self) -> None:
+        schedulable = self.ready and not self.cordoned
+        object.__setattr__(self, "schedulable", schedulable)
+        object.__setattr__(self, "free", max(0, self.allocatable - self.requested))
+        object.__setattr__(
+            self, "placeable", schedulable and not self.shared and not self.mig and self.physical > 0
+        )
 
     @property
     def status(self) -> str:

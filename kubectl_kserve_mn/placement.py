@@ -3,6 +3,7 @@ tensor parallelism across pods, inside one NVLink clique when one holds them (pu
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,22 +37,31 @@ def place_pods(pod_gpus: Sequence[int], nodes: Sequence[NodeGpus], *, use_free: 
     """Put each pod (its GPU count) on one node without over-committing any node.
 
     Best-fit decreasing: the biggest pod first, onto the node with the least room that still
-    holds it, so pods pack onto as few nodes as possible. Only nodes that can host whole GPUs
-    are used. Returns the node name per pod (input order), or None when they do not all fit.
-    """
-    room = {n.name: (min(n.free, n.physical) if use_free else n.physical) for n in nodes if n.placeable}
+    holds it (the first such node in ``nodes`` order), so pods pack onto as few nodes as possible.
+    Only nodes that can host whole GPUs are used. Returns the node name per pod (input order), or
+    None when they do not all fit.
+
+    Nodes are kept in buckets by room (a handful of distinct values), so each pod costs the number
+    of distinct rooms, not the number of nodes: ``check`` places the pods of a thousand objects on
+    thousands of nodes."""
+    names: list[str] = []
+    buckets: dict[int, list[int]] = {}
+    for node in nodes:
+        if node.placeable:
+            left = min(node.free, node.physical) if use_free else node.physical
+            buckets.setdefault(left, []).append(len(names))
+            names.append(node.name)
     order = sorted(range(len(pod_gpus)), key=lambda i: (-pod_gpus[i], i))
     chosen: list[str | None] = [None] * len(pod_gpus)
     for index in order:
         need = pod_gpus[index]
-        best: str | None = None
-        for name, left in room.items():
-            if left >= need and (best is None or left < room[best]):
-                best = name
-        if best is None:
+        rooms = [room for room, members in buckets.items() if room >= need and members]
+        if not rooms:
             return None
-        room[best] -= need
-        chosen[index] = best
+        room = min(rooms)
+        position = buckets[room].pop(0)  # the first node, in nodes order, with the least room
+        insort(buckets.setdefault(room - need, []), position)
+        chosen[index] = names[position]
     return [name for name in chosen if name is not None]
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -290,3 +291,43 @@ def test_a_total_beyond_the_pool_is_rejected_without_enumerating_its_layouts() -
     assert [(r.layout, r.reason) for r in result.rejected] == [
         (f"{10**12} GPUs", "the pool has 16 GPUs (2 schedulable node(s) x 8)")
     ]
+
+
+def _place_by_scanning(pod_gpus: list[int], nodes: list[Any], use_free: bool) -> list[str] | None:
+    """The plain best-fit-decreasing scan place_pods must agree with (biggest pod first, onto the node
+    with the least room that holds it, the first such node in order)."""
+    room = {n.name: (min(n.free, n.physical) if use_free else n.physical) for n in nodes if n.placeable}
+    chosen: list[str | None] = [None] * len(pod_gpus)
+    for index in sorted(range(len(pod_gpus)), key=lambda i: (-pod_gpus[i], i)):
+        best = None
+        for name, left in room.items():
+            if left >= pod_gpus[index] and (best is None or left < room[best]):
+                best = name
+        if best is None:
+            return None
+        room[best] -= pod_gpus[index]
+        chosen[index] = best
+    return [c for c in chosen if c is not None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sizes=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=12),
+    used=st.lists(st.integers(min_value=0, max_value=8), min_size=12, max_size=12),
+    pods=st.lists(st.sampled_from([1, 2, 3, 4, 8]), min_size=1, max_size=10),
+    use_free=st.booleans(),
+)
+def test_bucketed_placement_is_exactly_best_fit_decreasing(
+    sizes: list[int], used: list[int], pods: list[int], use_free: bool
+) -> None:
+    names = [f"n{i:02d}" for i in range(len(sizes))]
+    nodes = [gpu_node(name, size) for name, size in zip(names, sizes, strict=False)]
+    busy = [
+        gpu_pod(f"p{i}", name, min(u, size))
+        for i, (name, size, u) in enumerate(zip(names, sizes, used, strict=False))
+        if min(u, size)
+    ]
+    inventory_nodes = list(inventory_of(nodes, busy).nodes)
+    assert place_pods(pods, inventory_nodes, use_free=use_free) == _place_by_scanning(
+        pods, inventory_nodes, use_free
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from kubectl_kserve_mn.inputs.k8s import Node, Pod
-from kubectl_kserve_mn.inventory import Inventory, build_inventory, with_pods_changed
+from kubectl_kserve_mn.inventory import Inventory, NodeGpus, build_inventory, with_pods_changed
 from kubectl_kserve_mn.kserve.admission import Admission
 from kubectl_kserve_mn.kserve.controller import ControllerLayout
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -82,6 +83,76 @@ class NodeView:
             )
         base: Inventory = self._memo[key]
         return with_pods_changed(base, removed=without) if without and with_pods else base
+
+    def placeable(
+        self,
+        gpu_resource: str,
+        node_selector: Mapping[str, str] | None = None,
+        *,
+        without: Sequence[Pod] = (),
+    ) -> list[NodeGpus]:
+        """The nodes that can host pods of ``gpu_resource`` (matching ``node_selector``), with ``without``'s
+        GPUs counted as free: the base list is kept, and only the nodes those pods are on are replaced."""
+        key = ("placeable", gpu_resource, tuple(sorted((node_selector or {}).items())))
+        if key not in self._memo:
+            nodes = [
+                n
+                for n in self.inventory(gpu_resource, node_selector).nodes
+                if n.gpu_resource == gpu_resource and n.placeable
+            ]
+            self._memo[key] = (nodes, {n.name: i for i, n in enumerate(nodes)})
+        base, index = self._memo[key]
+        hosts = {p.node_name for p in without if p.node_name in index}
+        if not hosts:
+            return list(base)
+        freed = with_pods_changed(
+            Inventory(tuple(base[index[h]] for h in hosts), ()),
+            removed=[p for p in without if p.node_name in hosts],
+        )
+        nodes = list(base)
+        for node in freed.nodes:
+            nodes[index[node.name]] = node
+        return nodes
+
+    def with_room(
+        self,
+        gpu_resource: str,
+        node_selector: Mapping[str, str] | None = None,
+        *,
+        without: Sequence[Pod] = (),
+    ) -> list[NodeGpus]:
+        """:meth:`placeable` nodes that have a GPU free (``without``'s counted as free), in the same order:
+        on a busy cluster a handful of the thousands, which is all a placement on free GPUs can use."""
+        nodes = self.placeable(gpu_resource, node_selector, without=without)
+        selector = tuple(sorted((node_selector or {}).items()))
+        key = ("room", gpu_resource, selector)
+        if key not in self._memo:
+            base = self.placeable(gpu_resource, node_selector)
+            self._memo[key] = [i for i, n in enumerate(base) if min(n.free, n.physical) > 0]
+        hosts = {p.node_name for p in without}
+        _, index = self._memo["placeable", gpu_resource, selector]
+        freed = sorted(index[h] for h in hosts if h in index)
+        positions = heapq.merge(self._memo[key], freed)
+        return [nodes[i] for i in dict.fromkeys(positions) if min(nodes[i].free, nodes[i].physical) > 0]
+
+    def largest_node(self, gpu_resource: str, node_selector: Mapping[str, str] | None = None) -> int:
+        """The most whole GPUs one :meth:`placeable` node has (0: none)."""
+        key = ("largest", gpu_resource, tuple(sorted((node_selector or {}).items())))
+        if key not in self._memo:
+            self._memo[key] = max(
+                (n.physical for n in self.placeable(gpu_resource, node_selector)), default=0
+            )
+        largest: int = self._memo[key]
+        return largest
+
+    def capacity_gpus(self) -> int:
+        """Whole GPUs on the schedulable nodes, all resources (what no layout can exceed)."""
+        if "capacity" not in self._memo:
+            self._memo["capacity"] = sum(
+                n.physical for n in self.inventory(with_pods=False).nodes if n.placeable
+            )
+        total: int = self._memo["capacity"]
+        return total
 
     def pods_labelled(self, label: str, value: str, namespace: str | None) -> list[Pod]:
         """The pods whose ``label`` is ``value`` (in ``namespace`` unless None), from an index built once."""

@@ -51,7 +51,7 @@ def schedulability_findings(
 ) -> list[Finding]:
     """Where the pods of ``layout`` can go on ``view``'s nodes (the ISVC's own pods do not count as used)."""
     name, namespace = name_of(isvc), namespace_of(isvc)
-    capacity = sum(n.physical for n in view.inventory(with_pods=False).nodes if n.placeable)
+    capacity = view.capacity_gpus()
     if layout.worker.gpus > 0 and layout.worker_replicas > capacity:
         # Every worker needs a GPU of its own: more workers than GPUs can never fit, and listing
         # them one by one (TP=10^9 makes 10^9 pods) would not finish.
@@ -78,11 +78,12 @@ def schedulability_findings(
         groups.setdefault((resource, tuple(sorted(selector.items()))), []).append((role, gpus))
     findings: list[Finding] = []
     fix = fix_command(name, namespace)
-    placements: list[tuple[list[str] | None, list[str] | None, list[NodeGpus], list[tuple[str, int]]]] = []
+    placements: list[
+        tuple[list[str] | None, list[str] | None, list[NodeGpus], list[NodeGpus], list[tuple[str, int]]]
+    ] = []
     for (resource, selector_items), members in groups.items():
         selector = dict(selector_items)
-        inventory = view.inventory(resource, selector or None, without=own)
-        nodes = [n for n in inventory.nodes if n.gpu_resource == resource and n.placeable]
+        nodes = view.placeable(resource, selector or None, without=own)
         where = f" matching nodeSelector {selector}" if selector else ""
         if not nodes:
             findings.append(
@@ -95,7 +96,7 @@ def schedulability_findings(
                 )
             )
             continue
-        largest = max(n.physical for n in nodes)
+        largest = view.largest_node(resource, selector or None)
         too_big = sorted({(role, gpus) for role, gpus in members if gpus > largest})
         if too_big:
             asks = ", ".join(f"the {role} pod asks for {gpus}" for role, gpus in too_big)
@@ -110,18 +111,16 @@ def schedulability_findings(
             )
             continue
         gpu_list = [gpus for _, gpus in members]
-        placements.append(
-            (
-                place_pods(gpu_list, nodes, use_free=False),
-                place_pods(gpu_list, nodes, use_free=True) if view.free_known else None,
-                nodes,
-                members,
-            )
-        )
+        # On free GPUs only the nodes with a free GPU can take a pod (a few, on a busy cluster); what fits
+        # the free GPUs fits the capacity, so the capacity placement is only needed otherwise.
+        roomy = view.with_room(resource, selector or None, without=own) if view.free_known else []
+        by_free = place_pods(gpu_list, roomy, use_free=True) if view.free_known else None
+        by_capacity = by_free if by_free is not None else place_pods(gpu_list, nodes, use_free=False)
+        placements.append((by_capacity, by_free, nodes, roomy, members))
     if findings:
         return findings
     products: set[str] = set()
-    for by_capacity, by_free, nodes, members in placements:
+    for by_capacity, by_free, nodes, roomy, members in placements:
         total = sum(g for _, g in members)
         resource = nodes[0].gpu_resource
         if by_capacity is None:
@@ -137,16 +136,20 @@ def schedulability_findings(
                 )
             )
             continue
-        chosen = by_free if by_free is not None else by_capacity
-        by_node = {n.name: n for n in nodes}
-        products.update(by_node[node].product or "unknown product" for node in chosen)
+        chosen = set(by_free if by_free is not None else by_capacity)
+        # The pods' nodes are among the few with room when they fit the free GPUs.
+        searched = roomy if by_free is not None else nodes
+        products.update(n.product or "unknown product" for n in searched if n.name in chosen)
         if view.free_known and by_free is None:
             # Count only nodes big enough for at least one of these pods: free GPUs on a 4-GPU node
             # do not help an 8-GPU pod.
             smallest = min(g for _, g in members)
             hosts = [n for n in nodes if n.physical >= smallest] or list(nodes)
             free = sum(min(n.free, n.physical) for n in hosts)
-            per_node = ", ".join(f"{n.name}={min(n.free, n.physical)}" for n in hosts)
+            listed = [n for n in hosts if min(n.free, n.physical)] or hosts
+            per_node = ", ".join(f"{n.name}={min(n.free, n.physical)}" for n in listed[:8])
+            if len(listed) > 8:
+                per_node += f" and {len(listed) - 8} more node(s)"
             findings.append(
                 Finding(
                     "insufficient-free-gpus",

@@ -212,35 +212,38 @@ def select_runtime(isvc: Mapping[str, Any], runtimes: Sequence[Mapping[str, Any]
 
 
 def _merge_named_list(base: list[Any], override: list[Any], key: str) -> list[Any]:
-    merged = [copy.deepcopy(item) for item in base]
+    merged = list(base)
     for item in override:
         if not isinstance(item, dict):
             continue
         for index, existing in enumerate(merged):
             if isinstance(existing, dict) and existing.get(key) == item.get(key):
-                merged[index] = copy.deepcopy(item)
+                merged[index] = item
                 break
         else:
-            merged.append(copy.deepcopy(item))
+            merged.append(item)
     return merged
 
 
 def merge_container(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Strategic merge of ``override`` over ``base`` as ``MergeRuntimeContainers`` does it: scalars from
     the override win, ``resources.limits``/``requests`` merge per key, env/ports/volumeMounts merge by
-    their patch keys, and args are concatenated (runtime args first)."""
-    merged = copy.deepcopy(dict(base))
+    their patch keys, and args are concatenated (runtime args first).
+
+    The result is read, never written: it shares the inputs' nested values instead of copying them (a
+    thousand InferenceServices are merged several times each), and every list and mapping it changes is
+    a new one."""
+    merged = dict(base)
     for field, value in override.items():
         if field == "name" or field not in _CONTAINER_FIELDS:
             continue
         if field == "resources" and isinstance(value, dict):
-            resources = _dict(merged.get("resources"))
-            resources = copy.deepcopy(resources)
+            resources = dict(_dict(merged.get("resources")))
             for section, entries in value.items():
                 if isinstance(entries, dict):
-                    resources[section] = {**_dict(resources.get(section)), **copy.deepcopy(entries)}
+                    resources[section] = {**_dict(resources.get(section)), **entries}
                 else:
-                    resources[section] = copy.deepcopy(entries)
+                    resources[section] = entries
             merged["resources"] = resources
         elif field == "env":
             merged["env"] = _merge_named_list(_list(merged.get("env")), _list(value), "name")
@@ -251,9 +254,9 @@ def merge_container(base: Mapping[str, Any], override: Mapping[str, Any]) -> dic
                 _list(merged.get("volumeMounts")), _list(value), "mountPath"
             )
         elif field == "args":
-            merged["args"] = _list(merged.get("args")) + copy.deepcopy(_list(value))
+            merged["args"] = _list(merged.get("args")) + _list(value)
         else:
-            merged[field] = copy.deepcopy(value)
+            merged[field] = value
     return merged
 
 
