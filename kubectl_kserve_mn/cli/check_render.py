@@ -59,7 +59,10 @@ def _gpu_resource_text(report: ItemReport) -> str:
         llm = report.llm_layout
         if llm is None:
             return "-"
-        return "; ".join(_role(w) + (w.gpu_resource or "-") for w in llm.workloads)
+        resources = [w.gpu_resource or "-" for w in llm.workloads]
+        if len(set(resources)) == 1:
+            return resources[0]
+        return "; ".join(_role(w) + r for w, r in zip(llm.workloads, resources, strict=True))
     layout = report.layout
     if layout is None or layout.error:
         return "-"
