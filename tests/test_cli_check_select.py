@@ -342,3 +342,20 @@ def test_a_malformed_selector_sends_no_request(fake_api: FakeKubeAPI, run_cli: R
         "error: the provided selector \"a,,b\" is not valid: found ',', expected: identifier after ','\n"
     )
     assert fake_api.requests() == []
+
+
+# --- completion ---------------------------------------------------------------------------------------------
+
+
+def test_the_new_flags_and_output_formats_complete_from_the_click_definitions() -> None:
+    from kubectl_kserve_mn.cli.completion import Directive, complete
+
+    flags = [c.value for c in complete(["check", "-"], {}).candidates]
+    for flag in ("-l", "--selector", "-R", "--recursive", "--no-headers"):
+        assert flag in flags
+    assert "--no-headers" in [c.value for c in complete(["plan", "--no-h"], {}).candidates]
+    formats = complete(["check", "-o", ""], {})
+    assert [c.value for c in formats.candidates] == ["table", "wide", "name", "json", "yaml"]
+    # -f takes files and directories from the shell; a selector is typed, never a file name
+    assert complete(["check", "-f", ""], {}).directive == Directive.DEFAULT
+    assert complete(["check", "-l", ""], {}).directive == Directive.NO_FILE_COMP

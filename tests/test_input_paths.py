@@ -111,3 +111,15 @@ def test_links_inside_a_directory_are_read_as_files_never_walked_and_a_linked_ro
     link = tmp_path / "link-to-real"
     link.symlink_to(root)
     assert names(link, recursive=False) == ["a.yaml", "linked.yaml"]
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any directory")
+def test_an_unreadable_subdirectory_is_one_input_error(tmp_path: Path) -> None:
+    tree(tmp_path, "locked/a.yaml")
+    (tmp_path / "locked").chmod(0)
+    try:
+        with pytest.raises(BadInput) as caught:
+            expand(str(tmp_path), recursive=True)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert caught.value.message.startswith(f"{tmp_path / 'locked'}: cannot read the directory: ")

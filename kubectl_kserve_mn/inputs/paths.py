@@ -55,18 +55,35 @@ def expand(path: str, *, recursive: bool) -> list[InputFile]:
     return found
 
 
-def _walk(directory: str, recursive: bool, found: list[InputFile]) -> None:
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda e: os.fsencode(e.name))
-    except OSError as err:
-        raise BadInput(f"cannot read the directory: {err.strerror or err}", source=directory) from None
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
+def _walk(root: str, recursive: bool, found: list[InputFile]) -> None:
+    """Depth first, each directory's entries in byte order (``filepath.Walk``), without recursion: a deep tree
+    is not a crash."""
+    stack = [iter(_entries(root))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if _is_directory(entry):
             if recursive:
-                _walk(entry.path, recursive, found)
+                stack.append(iter(_entries(entry.path)))
         elif _extension(entry.name) in EXTENSIONS:
             found.append(InputFile(entry.path, named=False))
+
+
+def _entries(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as scan:
+            return sorted(scan, key=lambda e: os.fsencode(e.name))
+    except OSError as err:
+        raise BadInput(f"cannot read the directory: {err.strerror or err}", source=directory) from None
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:  # it vanished or cannot be looked at: read as a file, which then says what is wrong
+        return False
 
 
 def _extension(name: str) -> str:
