@@ -79,7 +79,11 @@ from kubectl_kserve_mn.findings import ModelInput
 )
 @model_options
 @kserve_version_option
-@output_option(("table", "wide", "name", "json", "yaml"), "table")
+@output_option(
+    ("table", "wide", "name", "json", "yaml"),
+    "table",
+    "Output format. wide: also RUNTIME, GPU RESOURCE and NODES; name: kind.serving.kserve.io/NAME per line.",
+)
 @no_headers_option
 @connection_options
 def check(

@@ -130,7 +130,7 @@ def kserve_version_option(func: F) -> F:
     )(func)
 
 
-def output_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
+def output_option(choices: tuple[str, ...], default: str, help: str = "Output format.") -> Callable[[F], F]:
     def decorate(func: F) -> F:
         return click.option(
             "-o",
@@ -138,7 +138,7 @@ def output_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
             type=click.Choice(choices),
             default=default,
             show_default=True,
-            help="Output format.",
+            help=help,
         )(func)
 
     return decorate

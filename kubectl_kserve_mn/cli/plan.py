@@ -122,7 +122,11 @@ class PlanOptions:
 )
 @model_options
 @kserve_version_option
-@output_option(("table", "wide", "json", "yaml"), "table")
+@output_option(
+    ("table", "wide", "json", "yaml"),
+    "table",
+    "Output format. wide: every node, and where the pods of every alternative go.",
+)
 @no_headers_option
 @connection_options
 def plan_command(
