@@ -1,7 +1,7 @@
 """Shared fixtures: a fake Kubernetes API server over real HTTPS, a kubeconfig for it, and CLI runners.
 
 Every test runs with an empty HOME and no KUBECONFIG / in-cluster environment, so that no test can
-ever reach a real cluster through the developer's own kubeconfig.
+ever reach a real cluster through the developer's own kubeconfig, and without COLUMNS.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ def _isolated_kube_environment(
     monkeypatch.setenv("USERPROFILE", str(home))
     for name in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
         monkeypatch.delenv(name, raising=False)
+    # The text output wraps to $COLUMNS when it is set (cli/terminal.py): a developer's exported COLUMNS
+    # must not change what the tests see; tests that want a width set it.
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 @pytest.fixture

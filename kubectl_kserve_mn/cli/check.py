@@ -9,7 +9,7 @@ import click
 
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.check_gather import ModelSource, offline, online
-from kubectl_kserve_mn.cli.check_render import render_table
+from kubectl_kserve_mn.cli.check_render import render_names, render_table
 from kubectl_kserve_mn.cli.kinds import parse_names
 from kubectl_kserve_mn.cli.options import (
     Command,
@@ -19,10 +19,13 @@ from kubectl_kserve_mn.cli.options import (
     exit_codes,
     finish,
     kserve_version_option,
+    no_headers_option,
     output_option,
+    parse_label_selector,
     warn,
 )
 from kubectl_kserve_mn.cli.sources import model_options, parse_gpu_memory, resolve_model
+from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.findings import ModelInput
 
@@ -44,9 +47,22 @@ from kubectl_kserve_mn.findings import ModelInput
     "--filename",
     "filenames",
     multiple=True,
-    metavar="FILE",
-    help="Check InferenceServices, LLMInferenceServices and runtimes from a file ('-' for stdin; repeatable) "
-    "instead of the cluster.",
+    metavar="FILE|DIR",
+    help="Check InferenceServices, LLMInferenceServices and runtimes from a file, or the .json, .yaml and .yml "
+    "files of a directory ('-' for stdin; repeatable) instead of the cluster.",
+)
+@click.option(
+    "-R",
+    "--recursive",
+    is_flag=True,
+    help="With -f DIR: read its subdirectories too, like kubectl -R.",
+)
+@click.option(
+    "-l",
+    "--selector",
+    metavar="SELECTOR",
+    help="Only objects whose labels match, in kubectl's syntax (a=b,c!=d,e in (x,y),f notin (z),!g,h): sent to "
+    "the API server, applied to -f objects too. Runtimes are still read to resolve the selected objects.",
 )
 @click.option(
     "--nodes-file", metavar="FILE", help="Nodes from `kubectl get nodes -o yaml|json` instead of the cluster."
@@ -63,12 +79,19 @@ from kubectl_kserve_mn.findings import ModelInput
 )
 @model_options
 @kserve_version_option
-@output_option(("table", "json", "yaml"), "table")
+@output_option(
+    ("table", "wide", "name", "json", "yaml"),
+    "table",
+    "Output format. wide: also RUNTIME, GPU RESOURCE and NODES; name: kind.serving.kserve.io/NAME per line.",
+)
+@no_headers_option
 @connection_options
 def check(
     names: tuple[str, ...],
     all_namespaces: bool,
     filenames: tuple[str, ...],
+    recursive: bool,
+    selector: str | None,
     nodes_file: str | None,
     pods_file: str | None,
     gpu_resource: str | None,
@@ -79,6 +102,7 @@ def check(
     max_model_len: int | None,
     kserve_version: str,
     output: str,
+    no_headers: bool,
     conn: ConnectionOptions,
 ) -> None:
     """Predict what KServe will do with multi-node InferenceServices, and why it will fail.
@@ -114,6 +138,10 @@ def check(
       kubectl kserve-mn check -A --upgrade-to v0.16.0
       # one LLMInferenceService
       kubectl kserve-mn check llmisvc/deepseek -n team-a
+      # the objects labelled team=search, in every namespace, with runtime, GPU resource and node count
+      kubectl kserve-mn check -A -l team=search -o wide
+      # every .yaml/.yml/.json file under a GitOps tree
+      kubectl kserve-mn check -f deploy/ -R --kserve-version v0.16.0
 
     With --upgrade-to (a full release, not older than the installed one) every object is also judged
     under that release: admission on its next update, the pods and GPUs its controller creates, whether
@@ -129,6 +157,9 @@ def check(
     if names and all_namespaces:
         raise InputError("a name cannot be combined with -A/--all-namespaces (give -n NAMESPACE)")
     parse_names(names)  # a malformed TYPE/NAME is refused before anything is read
+    label_selector = parse_label_selector(selector)
+    if names and label_selector is not None:
+        raise InputError("a name cannot be combined with -l/--selector: the selector chooses the objects")
     models = _model_source(
         model,
         gpu_memory,
@@ -142,7 +173,17 @@ def check(
         raise InputError("--upgrade-to is empty: give a KServe release, e.g. v0.16.0")
     if filenames:
         run = offline(
-            names, filenames, nodes_file, pods_file, gpu_resource, kserve_version, conn, models, upgrade_to
+            names,
+            filenames,
+            nodes_file,
+            pods_file,
+            gpu_resource,
+            kserve_version,
+            conn,
+            models,
+            upgrade_to,
+            selector=label_selector,
+            recursive=recursive,
         )
     else:
         run = online(
@@ -155,11 +196,15 @@ def check(
             conn,
             models,
             upgrade_to,
+            selector=label_selector,
         )
     for message in run.warnings:
         warn(message)
-    if output == "table":
-        click.echo(render_table(run), nl=False)
+    if output in ("table", "wide"):
+        style = TextStyle.for_output(wide=output == "wide", headers=not no_headers)
+        click.echo(render_table(run, style), nl=False)
+    elif output == "name":
+        click.echo(render_names(run), nl=False)
     else:
         render.emit(run.to_json(), output)
     finish(run.exit_code)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kubectl_kserve_mn.cli.check_files import read_objects, unknown_field_finding, with_namespace
 from kubectl_kserve_mn.cli.check_llmisvc import (
     LLM_CONFIG,
     FileObject,
@@ -33,7 +33,6 @@ from kubectl_kserve_mn.errors import (
     NotFoundError,
 )
 from kubectl_kserve_mn.findings import (
-    ERROR,
     ISVC_LABEL,
     Finding,
     ItemReport,
@@ -48,7 +47,7 @@ from kubectl_kserve_mn.findings import (
 )
 from kubectl_kserve_mn.findings.upgrade import UpgradeContext, gpu_view, upgrade_target, with_upgrade
 from kubectl_kserve_mn.findings.upgrade import breaks as upgrade_breaks
-from kubectl_kserve_mn.inputs import BadInput, describe_value, documents
+from kubectl_kserve_mn.inputs import BadInput
 from kubectl_kserve_mn.inputs.documents import SourcedObject
 from kubectl_kserve_mn.inputs.k8s import (
     Event,
@@ -56,7 +55,8 @@ from kubectl_kserve_mn.inputs.k8s import (
     read_nodes_file,
     read_pods_file,
 )
-from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_live, validate_object
+from kubectl_kserve_mn.inputs.kserve_objects import validate_live, validate_object
+from kubectl_kserve_mn.inputs.selector import labels_of
 from kubectl_kserve_mn.kserve.eras import KServeVersion
 from kubectl_kserve_mn.kserve.runtimes import (
     CLUSTER_SERVING_RUNTIME,
@@ -68,6 +68,7 @@ from kubectl_kserve_mn.kserve.runtimes import (
 
 if TYPE_CHECKING:
     from kubectl_kserve_mn.cluster import Cluster
+    from kubectl_kserve_mn.inputs.selector import Selector
 
 
 @dataclass
@@ -215,20 +216,18 @@ def offline(
     conn: ConnectionOptions,
     models: ModelSource,
     upgrade_to: str | None = None,
+    *,
+    selector: Selector | None = None,
+    recursive: bool = False,
 ) -> CheckRun:
-    """-f: no cluster access at all."""
+    """-f: no cluster access at all. ``selector``: ``-l``; ``recursive``: ``-R`` for directories."""
     version = resolve_kserve_version(flag, None)
     run = CheckRun(version)
     if upgrade_to is not None:
         upgrade_target(upgrade_to, version)  # a bad or older target is refused before any file is read
     if version.warning:
         run.warnings.append(version.warning)
-    objects: list[SourcedObject] = []
-    for path in filenames:
-        loaded = documents.load_objects(path)
-        if not loaded:
-            raise BadInput("holds no Kubernetes objects (an empty file?)", source=documents.source_name(path))
-        objects += loaded
+    objects = read_objects(filenames, recursive=recursive)
     origin: dict[int, Path | None] = {}  # id of an object from the files -> the directory of its file
     isvcs: list[dict[str, Any]] = []
     runtimes: list[dict[str, Any]] = []
@@ -239,15 +238,20 @@ def offline(
     api_rejections: dict[int, str] = {}
     unknown: dict[int, list[Finding]] = {}
     not_checked = 0
+    selected_runtimes: list[dict[str, Any]] = []
+    not_selected = 0
     for item in objects:
         kind = str(item.obj.get("kind"))
-        if kind == LLM_CONFIG:
+        if kind == LLM_CONFIG:  # presets and baseRefs: context for the objects, never checked themselves
             llm_configs.append(file_config(item, conn.namespace))
             continue
+        chosen = selector is None or selector.matches(labels_of(item.obj))
         if kind not in ("InferenceService", SERVING_RUNTIME, CLUSTER_SERVING_RUNTIME, LLM_INFERENCE_SERVICE):
-            ignored[kind] = ignored.get(kind, 0) + 1
+            if chosen:
+                ignored[kind] = ignored.get(kind, 0) + 1
             continue
-        obj = _with_namespace(item, kind, conn.namespace)
+        not_selected += not chosen
+        obj = with_namespace(item, kind, conn.namespace)
         # The input boundary: the API server's own checks against this KServe's CRD. Malformed (exit 2)
         # raises here; values it would reject become the object's admission verdict.
         judged = validate_object(obj, source=item.source, kserve_version=version, position=item.index)
@@ -266,14 +270,27 @@ def offline(
             )
         seen[key] = item
         origin[id(obj)] = None if item.source == "<stdin>" else Path(item.source).parent
+        # -l, as kubectl filters -f objects (cli-runtime builder.go visitByPaths: FilterByLabelSelector); a
+        # runtime it leaves out is still one the selected InferenceServices may use, as on a cluster.
         if kind == LLM_INFERENCE_SERVICE:
-            llms.append(FileObject(obj, judged, origin[id(obj)], unknown.get(id(obj), [])))
-            continue
-        (isvcs if kind == "InferenceService" else runtimes).append(obj)
+            if chosen:
+                llms.append(FileObject(obj, judged, origin[id(obj)], unknown.get(id(obj), [])))
+        elif kind == "InferenceService":
+            if chosen:
+                isvcs.append(obj)
+        else:
+            runtimes.append(obj)
+            if chosen:
+                selected_runtimes.append(obj)
     if not_checked:
         run.notes.append(
             f"{not_checked} CEL validation rule(s) of the CRDs (x-kubernetes-validations) apply to these objects "
             "and were not evaluated"
+        )
+    if selector is not None and not_selected:
+        run.notes.append(
+            f"-l {selector.text}: {not_selected} InferenceService(s), LLMInferenceService(s) or runtime(s) in the "
+            "files do not match and are not checked"
         )
     if ignored:
         run.notes.append(
@@ -303,7 +320,7 @@ def offline(
         checked_runtimes = [o for o in runtimes if wanted(o, None)]
         llms = [f for f in llms if wanted(f.obj, LLM_INFERENCE_SERVICE)]
     else:
-        checked_runtimes = list(runtimes)
+        checked_runtimes = selected_runtimes
     candidates = list(runtimes)
     assumed_shipped = not any(meta(r).get("name") == SHIPPED_MULTINODE_RUNTIME for r in runtimes)
     if assumed_shipped:
@@ -361,58 +378,11 @@ def offline(
         report = check_runtime(rt, version, api_rejection=api_rejections.get(id(rt)))
         run.reports.append(run.judged(rt, add_findings(report, unknown.get(id(rt), ()))))
     if not run.reports:
-        run.notes.append("no multi-node InferenceService, LLMInferenceService or runtime found in the files")
+        matching = f" matching -l {selector.text}" if selector is not None else ""
+        run.notes.append(
+            f"no multi-node InferenceService, LLMInferenceService or runtime{matching} found in the files"
+        )
     return run
-
-
-def unknown_field_finding(judged: ObjectCheck) -> Finding:
-    """Fields the CRD does not have: ``kubectl apply`` refuses the object (strict field validation is its
-    default since Kubernetes 1.27), and with ``--validate=warn|ignore`` the API server drops them, so the
-    setting a typo meant (``tensorParalelSize``) silently has no effect. Either way it is not what was meant."""
-    fields = ", ".join(v.field for v in judged.unknown_fields)
-    return Finding(
-        "unknown-field",
-        ERROR,
-        f"unknown field(s) {fields}: `kubectl apply` refuses the object ({judged.strict_message}); with "
-        "--validate=false the API server drops them and they have no effect",
-        "correct the spelling or remove the field(s)",
-    )
-
-
-def _with_namespace(item: SourcedObject, kind: str, flag_namespace: str | None) -> dict[str, Any]:
-    """The object with its namespace filled in the way ``kubectl apply -f`` would: the file's namespace, else
-    -n, else ``default``; a file namespace that contradicts -n is refused, as kubectl refuses it."""
-    obj = item.obj
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict):
-        raise BadInput(
-            f"{describe_value(meta)} is not a mapping",
-            source=item.source,
-            obj=f"{kind} #{item.index}",
-            path=["metadata"],
-        )
-    if kind == CLUSTER_SERVING_RUNTIME:
-        return obj
-    namespace = meta.get("namespace")
-    if namespace is not None and not isinstance(namespace, str):
-        raise BadInput(
-            f"{describe_value(namespace)} is not a string",
-            source=item.source,
-            obj=f"{kind} {meta.get('name')}",
-            path=["metadata", "namespace"],
-        )
-    if namespace and flag_namespace and namespace != flag_namespace:
-        raise BadInput(
-            f'the namespace from the provided object "{namespace}" does not match the namespace '
-            f"\"{flag_namespace}\". You must pass '--namespace={namespace}' to perform this operation.",
-            source=item.source,
-            obj=f"{kind} {meta.get('name')}",
-        )
-    if namespace:
-        return obj
-    copied = copy.deepcopy(obj)
-    copied["metadata"]["namespace"] = flag_namespace or "default"
-    return copied
 
 
 # --- on a cluster -------------------------------------------------------------------------------
@@ -428,7 +398,11 @@ def online(
     conn: ConnectionOptions,
     models: ModelSource,
     upgrade_to: str | None = None,
+    *,
+    selector: Selector | None = None,
 ) -> CheckRun:
+    """The cluster's objects: the named ones, else every one in the namespace (None: all), each kind in one
+    list (``selector``: ``-l``, sent as the lists' ``labelSelector``)."""
     cluster = connect(conn)
     version = resolve_kserve_version(flag, cluster)
     run = CheckRun(version)
@@ -440,8 +414,11 @@ def online(
     scope = None if all_namespaces else namespace
     refs = parse_names(names)
     isvc_refs = [r for r in refs if r.matches("InferenceService")]
-    isvcs, isvc_missing = _read_isvcs(cluster, run, isvc_refs, scope, named=bool(refs))
-    llms = read_online(cluster, run, refs, scope)
+    label_selector = selector.text if selector is not None else None
+    isvcs, isvc_missing = _read_isvcs(
+        cluster, run, isvc_refs, scope, named=bool(refs), selector=label_selector
+    )
+    llms = read_online(cluster, run, refs, scope, selector=label_selector)
     named_failures(run, refs, isvcs, isvc_missing, llms)
     multinode = [o for o in isvcs if is_multinode(o)]
     for obj in isvcs:
@@ -454,7 +431,8 @@ def online(
         run.notes.append(f"{len(isvcs) - len(multinode)} InferenceService(s) without workerSpec skipped")
     if not multinode and not llms.found:
         kinds = "InferenceService or LLMInferenceService" if llms.served else "InferenceService"
-        run.notes.append(f"no multi-node {kinds} found")
+        matching = f" matching -l {label_selector}" if label_selector else ""
+        run.notes.append(f"no multi-node {kinds}{matching} found")
         return run
     namespaces = sorted({str(meta(o).get("namespace")) for o in multinode})
     runtimes: list[dict[str, Any]] = []
@@ -515,7 +493,13 @@ def online(
 
 
 def _read_isvcs(
-    cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namespace: str | None, *, named: bool
+    cluster: Cluster,
+    run: CheckRun,
+    refs: Sequence[NameRef],
+    namespace: str | None,
+    *,
+    named: bool,
+    selector: str | None = None,
 ) -> tuple[list[dict[str, Any]], dict[NameRef, str]]:
     """The InferenceServices to check (``named``: only those of ``refs``, which may be none), and the named ones
     that could not be read (with why): the caller decides, with the LLMInferenceServices of the same names,
@@ -538,7 +522,9 @@ def _read_isvcs(
             except ClusterError as err:
                 failures[ref] = err.message
         return found, failures
-    items, problems = cluster.list_inferenceservices_readable(None if namespace is None else [namespace])
+    items, problems = cluster.list_inferenceservices_readable(
+        None if namespace is None else [namespace], label_selector=selector
+    )
     if problems and not items:
         raise ClusterError("cannot read InferenceServices: " + "; ".join(problems))
     for problem in problems:

@@ -228,10 +228,17 @@ class Named:
     """The cluster has the LLMInferenceService CRD."""
 
 
-def read_online(cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namespace: str | None) -> Named:
+def read_online(
+    cluster: Cluster,
+    run: CheckRun,
+    refs: Sequence[NameRef],
+    namespace: str | None,
+    *,
+    selector: str | None = None,
+) -> Named:
     """The LLMInferenceServices to check: the named ones (``refs`` that can be one: ``llmisvc/NAME`` or a bare
-    NAME), else all in ``namespace`` (None: every namespace). A cluster without the CRD has none, and nothing
-    is said unless one was named as ``llmisvc/NAME``."""
+    NAME), else all in ``namespace`` (None: every namespace) that match the label ``selector`` (``-l``). A
+    cluster without the CRD has none, and nothing is said unless one was named as ``llmisvc/NAME``."""
     out = Named()
     if refs:
         assert namespace is not None
@@ -272,7 +279,7 @@ def read_online(cluster: Cluster, run: CheckRun, refs: Sequence[NameRef], namesp
         return out
     try:
         items, problems = cluster.list_llminferenceservices_readable(
-            None if namespace is None else [namespace]
+            None if namespace is None else [namespace], label_selector=selector
         )
     except NotFoundError:
         return out  # no LLMInferenceService CRD: an older KServe

@@ -35,8 +35,10 @@ __all__ = [
     "format_option_sections",
     "global_connection_options",
     "kserve_version_option",
+    "no_headers_option",
     "normalize_bool_flags",
     "output_option",
+    "parse_label_selector",
     "parse_node_selector",
     "resolve_kserve_version",
     "warn",
@@ -44,6 +46,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from kubectl_kserve_mn.cluster import Cluster
+    from kubectl_kserve_mn.inputs.selector import Selector
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,7 +130,7 @@ def kserve_version_option(func: F) -> F:
     )(func)
 
 
-def output_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
+def output_option(choices: tuple[str, ...], default: str, help: str = "Output format.") -> Callable[[F], F]:
     def decorate(func: F) -> F:
         return click.option(
             "-o",
@@ -135,10 +138,35 @@ def output_option(choices: tuple[str, ...], default: str) -> Callable[[F], F]:
             type=click.Choice(choices),
             default=default,
             show_default=True,
-            help="Output format.",
+            help=help,
         )(func)
 
     return decorate
+
+
+def no_headers_option(func: F) -> F:
+    return click.option(
+        "--no-headers",
+        is_flag=True,
+        help="Table output: print no header rows (and no first 'KServe:' line), like kubectl.",
+    )(func)
+
+
+def parse_label_selector(text: str | None) -> Selector | None:
+    """``-l/--selector``: kubectl's label selector syntax, checked before anything is read; None when not
+    given or blank (kubectl ignores a blank one). A malformed one is refused in kubectl's words (cli-runtime
+    builder.go ``visitByPaths``: ``the provided selector %q is not valid: <labels.Parse's error>``)."""
+    if text is None or not text.strip():
+        return None
+    from kubectl_kserve_mn.inputs.selector import SelectorError, go_quote, parse
+
+    try:
+        return parse(text.strip())
+    except SelectorError as err:
+        message = f"the provided selector {go_quote(text.strip())} is not valid: {err}"
+        error = InputError(message)
+        error.message = message  # apimachinery's exact wording, its double spaces included (one line already)
+        raise error from None
 
 
 def parse_node_selector(values: tuple[str, ...]) -> dict[str, str]:

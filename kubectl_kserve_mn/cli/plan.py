@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from tabulate import tabulate
 
 from kubectl_kserve_mn import planner
 from kubectl_kserve_mn.cli import render
@@ -20,11 +19,13 @@ from kubectl_kserve_mn.cli.options import (
     exit_codes,
     finish,
     kserve_version_option,
+    no_headers_option,
     output_option,
     parse_node_selector,
     resolve_kserve_version,
     warn,
 )
+from kubectl_kserve_mn.cli.plan_render import render_table
 from kubectl_kserve_mn.cli.sources import (
     ClusterInputs,
     load_cluster_inputs,
@@ -32,10 +33,11 @@ from kubectl_kserve_mn.cli.sources import (
     parse_gpu_memory,
     resolve_model,
 )
+from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from kubectl_kserve_mn.inventory import Inventory, build_inventory
 from kubectl_kserve_mn.kserve.eras import KServeVersion
-from kubectl_kserve_mn.planner import Layout, MemoryOptions, PlanRequest, PlanResult
+from kubectl_kserve_mn.planner import MemoryOptions, PlanRequest, PlanResult
 from kubectl_kserve_mn.snippet import plan_snippet
 
 
@@ -120,7 +122,12 @@ class PlanOptions:
 )
 @model_options
 @kserve_version_option
-@output_option(("table", "wide", "json", "yaml"), "table")
+@output_option(
+    ("table", "wide", "json", "yaml"),
+    "table",
+    "Output format. wide: every node, and where the pods of every alternative go.",
+)
+@no_headers_option
 @connection_options
 def plan_command(
     gpus: int | None,
@@ -140,6 +147,7 @@ def plan_command(
     max_model_len: int | None,
     kserve_version: str,
     output: str,
+    no_headers: bool,
     conn: ConnectionOptions,
 ) -> None:
     """Suggest the best pipeline x tensor parallel layout for the cluster's GPU nodes.
@@ -205,6 +213,7 @@ def plan_command(
             known=known,
             warnings=[*([version.warning] if version.warning else []), *inputs.warnings],
             output=output,
+            style=TextStyle.for_output(wide=output == "wide", headers=not no_headers),
         )
     request = PlanRequest(
         total_gpus=opts.gpus if opts.tensor_parallel is None else None,
@@ -231,7 +240,8 @@ def plan_command(
     if output in ("json", "yaml"):
         render.emit(plan_json(result, version, inventory, facts, known), output)
     else:
-        click.echo(render_table(result, version, inventory, wide=output == "wide", known=known))
+        style = TextStyle.for_output(wide=output == "wide", headers=not no_headers)
+        click.echo(render_table(result, version, inventory, style=style, known=known))
     # 0 means "you can apply this now": a layout that fits only the nodes' capacity is printed, marked, exit 1.
     rec = result.recommendation
     finish(EXIT_OK if rec is not None and rec.fits_now else EXIT_FINDINGS)
@@ -282,215 +292,3 @@ def plan_json(
     if recommendation is not None:
         data["inferenceServicePatch"] = plan_snippet(recommendation, result.era, known_gpu_resources=known)
     return data
-
-
-def _pods(layout: Layout) -> str:
-    """``2 pods on 1 node``: KServe's pod count (RAY_NODE_COUNT) and the nodes they are placed on."""
-    pods = f"{layout.node_count} pod{'s' if layout.node_count != 1 else ''}"
-    if not layout.placement:
-        return pods
-    return f"{pods} on {layout.hosts} node{'s' if layout.hosts != 1 else ''}"
-
-
-def _layout_row(rank: int | str, layout: Layout) -> list[Any]:
-    row: list[Any] = [
-        rank,
-        layout.label,
-        layout.pool,
-        _pods(layout),
-        layout.head_gpus,
-        f"{layout.worker_replicas} x {layout.worker_gpus}" if layout.worker_replicas else "-",
-        "yes" if layout.fits_now else "capacity only",
-    ]
-    if layout.memory is not None:
-        row.append(f"{layout.memory.kv_cache_tokens:,}")
-        row.append(layout.memory.verdict_text)
-    row.append("; ".join((*layout.interconnect, *layout.notes)) or "")
-    return row
-
-
-def _memory_rows(mem: Any) -> list[list[str]]:
-    """The recommendation's per-GPU memory, as vLLM will budget it (the stage that decides the verdict)."""
-    gib = float(2**30)
-    reserve = mem.reserve
-    rows = [["GPU memory (label)", f"{mem.gpu_memory_bytes / gib:.2f} GiB"]]
-    if mem.base is not None:
-        measured = "" if mem.base.known else ", assumed"
-        rows.append(
-            [
-                "CUDA total (driver keeps)",
-                f"{mem.base.cuda_total_bytes / gib:.2f} GiB ({mem.base.driver_reserved_bytes / gib:.2f} GiB{measured})",
-            ]
-        )
-    rows += [
-        [f"budget (x{mem.utilization:g})", f"{mem.budget_bytes / gib:.2f} GiB"],
-        ["weights per GPU", f"{mem.per_gpu_weights_bytes / gib:.2f} GiB"],
-        ["activation peak", f"{reserve.activation / gib:.2f} GiB"],
-        ["non-torch (NCCL, cuBLAS)", f"{reserve.non_torch / gib:.2f} GiB"],
-    ]
-    if reserve.cuda_graphs:
-        rows.append(["CUDA graphs", f"{reserve.cuda_graphs / gib:.2f} GiB"])
-    rows += [
-        ["KV cache per GPU", f"{mem.kv_cache_bytes / gib:.2f} GiB"],
-        ["KV cache tokens", f"{mem.kv_cache_tokens:,}"],
-        ["max model len", f"{mem.max_model_len:,}"],
-        ["concurrent full-length requests", f"{mem.concurrency:.1f}"],
-        [
-            "vLLM starts",
-            f"{mem.verdict_text} (margin {mem.margin_bytes / gib:+.1f} GiB, uncertainty ±{mem.uncertainty_bytes / gib:.1f} GiB)",
-        ],
-    ]
-    return rows
-
-
-def _indent(text: str, prefix: str = "  ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
-
-
-def _interconnect_table(result: PlanResult) -> str:
-    """Per pool, what links its GPUs: inside a node (the product), NVLink cliques, RDMA (interconnect.py)."""
-    rows = []
-    for pool in result.pools:
-        links = pool.interconnect
-        rows.append([pool.name, links.link_text(), links.clique_text(), links.rdma_text()])
-    return tabulate(rows, headers=["POOL", "GPU LINK IN NODE", "NVLINK CLIQUES", "RDMA"], tablefmt="plain")
-
-
-def _nodes_table(inventory: Inventory) -> str:
-    """The nodes, with their clique and RDMA columns when any node has one."""
-    nodes = inventory.nodes
-    cliques = any(n.links.clique for n in nodes)
-    rdma = any(n.links.rdma for n in nodes)
-    headers = ["NODE", "GPU", "ALLOCATABLE", "REQUESTED", "FREE", "STATUS", "TAINTS"]
-    headers += ["CLIQUE"] * cliques + ["RDMA"] * rdma
-    rows = []
-    for n in nodes:
-        row: list[Any] = [
-            n.name,
-            n.product or n.gpu_resource,
-            n.allocatable,
-            n.requested,
-            n.free,
-            n.status,
-            ",".join(n.taints) or "-",
-        ]
-        if cliques:
-            row.append(n.links.clique or "-")
-        if rdma:
-            row.append(",".join(n.links.rdma_resources) or ("label" if n.links.rdma_labels else "-"))
-        rows.append(row)
-    return tabulate(rows, headers=headers, tablefmt="plain")
-
-
-def render_table(
-    result: PlanResult, version: KServeVersion, inventory: Inventory, *, wide: bool, known: tuple[str, ...]
-) -> str:
-    out: list[str] = []
-    out.append(f"KServe: {version.display}    GPU resource: {result.gpu_resource or '-'}")
-    out.append("")
-    if result.pools:
-        out.append(
-            tabulate(
-                [
-                    [
-                        p.name,
-                        p.gpu_resource,
-                        p.gpus_per_node,
-                        f"{p.memory_mib:,} MiB" if p.memory_mib else "-",
-                        len(p.nodes),
-                        len(p.unschedulable),
-                        p.free_gpus,
-                    ]
-                    for p in result.pools
-                ],
-                headers=[
-                    "POOL",
-                    "RESOURCE",
-                    "GPUS/NODE",
-                    "GPU MEMORY",
-                    "NODES",
-                    "UNSCHEDULABLE",
-                    "FREE GPUS",
-                ],
-                tablefmt="plain",
-            )
-        )
-        out.append("")
-        out.append(_interconnect_table(result))
-        out.append("")
-    nodes = inventory.nodes
-    if wide or len(nodes) <= 8:
-        out.append(_nodes_table(inventory))
-        out.append("")
-    elif nodes:
-        out.append(f"{len(nodes)} GPU nodes (use -o wide to list them)")
-        out.append("")
-    rec = result.recommendation
-    if rec is None:
-        out.append("No layout fits.")
-    else:
-        status = "fits the free GPUs now" if rec.fits_now else "fits capacity only, not the free GPUs now"
-        workers = f", {rec.worker_replicas} worker(s) x {rec.worker_gpus} GPUs" if rec.worker_replicas else ""
-        out.append(
-            f"Recommended: {rec.label} on {rec.pool}: {_pods(rec)}, head {rec.head_gpus} GPUs{workers}; {status}"
-        )
-        out.append(
-            _indent(
-                tabulate(
-                    [[p.pod, p.node, p.gpus] for p in rec.placement],
-                    headers=["POD", "NODE", "GPUS"],
-                    tablefmt="plain",
-                )
-            )
-        )
-        for note in rec.interconnect:
-            out.append(f"  interconnect: {note}")
-        for note in rec.notes:
-            out.append(f"  note: {note}")
-        if rec.memory is not None:
-            mem = rec.memory
-            out.append("")
-            out.append(
-                _indent(
-                    tabulate(
-                        _memory_rows(mem),
-                        headers=["MEMORY (per GPU)", ""],
-                        tablefmt="plain",
-                    )
-                )
-            )
-        out.append("")
-        form = " (single-node form)" if rec.total_gpus == 1 and not result.era.pod_gpus_are_tp else ""
-        out.append(f"Put this in the InferenceService{form} (KServe {version.era.key} rules):")
-        snippet = render.to_yaml(plan_snippet(rec, result.era, known_gpu_resources=known))
-        out.extend("  " + line for line in snippet.rstrip().splitlines())
-    if result.alternatives:
-        out.append("")
-        out.append("Alternatives:")
-        headers = ["#", "LAYOUT", "POOL", "PODS", "HEAD GPUS", "WORKERS", "FITS NOW"]
-        if any(a.memory is not None for a in result.alternatives):
-            headers.extend(["KV TOKENS", "MEMORY"])
-        headers.append("NOTES")
-        out.append(
-            _indent(
-                tabulate(
-                    [_layout_row(i, layout) for i, layout in enumerate(result.alternatives, start=2)],
-                    headers=headers,
-                    tablefmt="plain",
-                    disable_numparse=True,
-                )
-            )
-        )
-    if result.rejected:
-        out.append("")
-        out.append("Rejected:")
-        out.append(
-            _indent(
-                tabulate(
-                    [[r.layout, r.pool, r.reason] for r in result.rejected],
-                    headers=["LAYOUT", "POOL", "REASON"],
-                    tablefmt="plain",
-                )
-            )
-        )
-    return "\n".join(out)

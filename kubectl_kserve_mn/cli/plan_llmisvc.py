@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from tabulate import tabulate
 
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import finish, warn
-from kubectl_kserve_mn.cli.plan import _indent, _memory_rows, _nodes_table
+from kubectl_kserve_mn.cli.plan_render import (
+    alternatives_placement,
+    memory_table,
+    nodes_section,
+    notes,
+    placement_table,
+)
+from kubectl_kserve_mn.cli.tables import indent, table
+from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK
 from kubectl_kserve_mn.inventory import Inventory
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -39,6 +46,7 @@ def run_plan(
     known: tuple[str, ...],
     warnings: list[str],
     output: str,
+    style: TextStyle | None = None,
 ) -> None:
     """Plan, print and exit: 0 when the recommended shape fits the GPUs free now, else 1."""
     request = LlmPlanRequest(
@@ -55,7 +63,7 @@ def run_plan(
     if output in ("json", "yaml"):
         render.emit(plan_json(result, version, inventory, model), output)
     else:
-        click.echo(render_table(result, version, inventory, wide=output == "wide"))
+        click.echo(render_table(result, version, inventory, style=style or TextStyle(wide=output == "wide")))
     rec = result.recommendation
     finish(EXIT_OK if rec is not None and rec.fits_now else EXIT_FINDINGS)
 
@@ -106,38 +114,31 @@ def _row(rank: int, shape: LlmShape) -> list[Any]:
     return row
 
 
-def render_table(result: LlmPlanResult, version: KServeVersion, inventory: Inventory, *, wide: bool) -> str:
+def render_table(
+    result: LlmPlanResult, version: KServeVersion, inventory: Inventory, *, style: TextStyle
+) -> str:
     out: list[str] = []
     rec = result.recommendation
-    out.append(
-        f"KServe: {version.display}    Kind: {KIND}    GPU resource: {rec.gpu_resource if rec else '-'}"
-    )
-    out.append("")
+    if style.headers:
+        resource = rec.gpu_resource if rec else "-"
+        out += [f"KServe: {version.display}    Kind: {KIND}    GPU resource: {resource}", ""]
     if result.pools:
-        out.append(
-            tabulate(
-                [
-                    [
-                        p.name,
-                        p.gpu_resource,
-                        p.gpus_per_node,
-                        f"{p.memory_mib:,} MiB" if p.memory_mib else "-",
-                        len(p.nodes),
-                        p.free_gpus,
-                    ]
-                    for p in result.pools
-                ],
-                headers=["POOL", "RESOURCE", "GPUS/NODE", "GPU MEMORY", "NODES", "FREE GPUS"],
-                tablefmt="plain",
-            )
-        )
-        out.append("")
-    if wide or len(inventory.nodes) <= 8:
-        out.append(_nodes_table(inventory))
-        out.append("")
-    elif inventory.nodes:
-        out.append(f"{len(inventory.nodes)} GPU nodes (use -o wide to list them)")
-        out.append("")
+        pools = [
+            [
+                p.name,
+                p.gpu_resource,
+                p.gpus_per_node,
+                f"{p.memory_mib:,} MiB" if p.memory_mib else "-",
+                len(p.nodes),
+                p.free_gpus,
+            ]
+            for p in result.pools
+        ]
+        out += [
+            table(pools, ["POOL", "RESOURCE", "GPUS/NODE", "GPU MEMORY", "NODES", "FREE GPUS"], style),
+            "",
+        ]
+    out += nodes_section(inventory, style)
     if rec is None:
         out.append("No shape fits.")
     else:
@@ -146,24 +147,10 @@ def render_table(result: LlmPlanResult, version: KServeVersion, inventory: Inven
             f"Recommended: {rec.label} on {rec.pool}: {_pods(rec)} of {rec.pod_gpus} GPUs "
             f"({rec.total_gpus} in all); {status}"
         )
-        out.append(
-            _indent(
-                tabulate(
-                    [[p.pod, p.node, p.gpus] for p in rec.placement],
-                    headers=["POD", "NODE", "GPUS"],
-                    tablefmt="plain",
-                )
-            )
-        )
-        for note in rec.notes:
-            out.append(f"  note: {note}")
+        out.append(placement_table(rec.placement, style))
+        out += notes([("note", n) for n in rec.notes], style)
         if rec.memory is not None:
-            out.append("")
-            out.append(
-                _indent(
-                    tabulate(_memory_rows(rec.memory), headers=["MEMORY (per GPU)", ""], tablefmt="plain")
-                )
-            )
+            out += ["", memory_table(rec.memory, style)]
         out.append("")
         out.append(f"Put this in the LLMInferenceService (KServe {result.era.key} rules):")
         snippet = render.to_yaml(llmisvc_snippet(rec, result.era))
@@ -176,17 +163,18 @@ def render_table(result: LlmPlanResult, version: KServeVersion, inventory: Inven
             headers.extend(["KV TOKENS", "MEMORY"])
         headers.append("NOTES")
         rows = [_row(i, shape) for i, shape in enumerate(result.alternatives, start=2)]
-        out.append(_indent(tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True)))
+        out.append(indent(table(rows, headers, style, indent=2, wrap_last=True, numparse=False)))
+        if style.wide:
+            out += alternatives_placement(
+                [
+                    (i, f"{a.label} on {a.pool}", a.placement)
+                    for i, a in enumerate(result.alternatives, start=2)
+                ],
+                style,
+            )
     if result.rejected:
         out.append("")
         out.append("Rejected:")
-        out.append(
-            _indent(
-                tabulate(
-                    [[r.layout, r.pool, r.reason] for r in result.rejected],
-                    headers=["SHAPE", "POOL", "REASON"],
-                    tablefmt="plain",
-                )
-            )
-        )
+        rows = [[r.layout, r.pool, r.reason] for r in result.rejected]
+        out.append(indent(table(rows, ["SHAPE", "POOL", "REASON"], style, indent=2, wrap_last=True)))
     return "\n".join(out)

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import textwrap
-
-from tabulate import tabulate
-
+from kubectl_kserve_mn.cli.tables import table, wrap
+from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.findings import ItemReport
 from kubectl_kserve_mn.findings.upgrade import layout_text
-
-
-def _wrap(text: str, first: str, rest: str) -> str:
-    return textwrap.fill(
-        text, width=110, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
-    )
 
 
 def _fits(value: bool | None) -> str:
     return "-" if value is None else "yes" if value else "no"
 
 
-def upgrade_section(reports: list[ItemReport]) -> list[str]:
+def upgrade_section(reports: list[ItemReport], style: TextStyle | None = None) -> list[str]:
     """The lines of the upgrade report (none when ``--upgrade-to`` was not given)."""
+    style = style or TextStyle()
     judged = [r for r in reports if r.upgrade is not None]
     if not judged:
         return []
@@ -45,11 +38,7 @@ def upgrade_section(reports: list[ItemReport]) -> list[str]:
     lines = [
         "",
         f"Upgrade KServe {first.from_version} -> {first.to_version}:",
-        tabulate(
-            rows,
-            headers=["KIND", "NAMESPACE", "NAME", "UPGRADE", "ADMISSION", "LAYOUT", "FITS NOW"],
-            tablefmt="plain",
-        ),
+        table(rows, ["KIND", "NAMESPACE", "NAME", "UPGRADE", "ADMISSION", "LAYOUT", "FITS NOW"], style),
     ]
     for r in judged:
         up = r.upgrade
@@ -58,8 +47,8 @@ def upgrade_section(reports: list[ItemReport]) -> list[str]:
             continue
         where = f"{r.namespace}/{r.name}" if r.namespace else r.name
         lines += ["", f"{r.kind} {where}: {up.verdict} ({up.from_version} -> {up.to_version})"]
-        lines += [_wrap(d, "  ", "      ") for d in up.differences]
+        lines += [wrap(d, "  ", "      ", style) for d in up.differences]
         if up.fix_first is not None:
-            lines.append(_wrap(f"fix under {up.to_version}: {up.fix_first}", "  ", "      "))
-        lines += [_wrap(f"note: {n}", "  ", "      ") for n in up.notes]
+            lines.append(wrap(f"fix under {up.to_version}: {up.fix_first}", "  ", "      ", style))
+        lines += [wrap(f"note: {n}", "  ", "      ", style) for n in up.notes]
     return lines

@@ -28,6 +28,10 @@ KSERVE_NAMESPACES = ("kserve", "kubeflow", "opendatahub", "redhat-ods-applicatio
 """Where KServe's ConfigMap lives when the controller Deployment could not be found."""
 
 
+def _selector_query(label_selector: str | None) -> list[tuple[str, str]]:
+    return [("labelSelector", label_selector)] if label_selector else []
+
+
 class KServeApi(ApiClient):
     """The KServe objects a connection reads and patches."""
 
@@ -35,22 +39,30 @@ class KServeApi(ApiClient):
     def _isvc_target(verb: str, namespace: str | None, name: str | None = None) -> _Target:
         return _Target(verb, "inferenceservices", KSERVE_GROUP, "InferenceService", namespace, name, ISVC_CRD)
 
-    def list_inferenceservices(self, namespace: str | None) -> list[dict[str, Any]]:
-        """InferenceServices (serving.kserve.io/v1beta1) in one namespace, or all when None."""
+    def list_inferenceservices(
+        self, namespace: str | None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """InferenceServices (serving.kserve.io/v1beta1) in one namespace, or all when None; ``label_selector``
+        (kubectl's ``-l`` syntax) is sent as the list's ``labelSelector``: the API server filters."""
         return self._list(
             _path(KSERVE_GROUP, "v1beta1", "inferenceservices", namespace),
             self._isvc_target("list", namespace),
+            _selector_query(label_selector),
             kind="InferenceService",
         )
 
     def list_inferenceservices_readable(
-        self, namespaces: Sequence[str] | None
+        self, namespaces: Sequence[str] | None, label_selector: str | None = None
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """InferenceServices the user may read, and one message per namespace that answered 403.
 
         None means all namespaces: one cluster-scope list, or, when that is forbidden, one list per
         namespace (RBAC often grants namespaces one by one)."""
-        return self._readable(self.list_inferenceservices, namespaces)
+
+        def lister(namespace: str | None) -> list[dict[str, Any]]:
+            return self.list_inferenceservices(namespace, label_selector)
+
+        return self._readable(lister, namespaces)
 
     def list_servingruntimes_readable(
         self, namespaces: Sequence[str] | None
@@ -184,7 +196,9 @@ class KServeApi(ApiClient):
             raise ClusterError("PATCH: unexpected answer from the server")
         return doc
 
-    def list_llminferenceservices(self, namespace: str | None) -> list[dict[str, Any]]:
+    def list_llminferenceservices(
+        self, namespace: str | None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         """LLMInferenceServices in one namespace, or all when None: serving.kserve.io/v1alpha2 (KServe
         v0.17.0+), else v1alpha1 (v0.16.x serves only that). NotFoundError when neither is served."""
         for version in ("v1alpha2", "v1alpha1"):
@@ -195,6 +209,7 @@ class KServeApi(ApiClient):
                         "list", "llminferenceservices", KSERVE_GROUP, "LLMInferenceService", namespace,
                         crd=LLMISVC_CRD,
                     ),
+                    _selector_query(label_selector),
                     kind="LLMInferenceService",
                 )  # fmt: skip
             except NotFoundError:
@@ -246,16 +261,18 @@ class KServeApi(ApiClient):
         )
 
     def list_llminferenceservices_readable(
-        self, namespaces: Sequence[str] | None
+        self, namespaces: Sequence[str] | None, label_selector: str | None = None
     ) -> tuple[list[dict[str, Any]], list[str]]:
         """LLMInferenceServices the user may read, and one message per namespace that answered 403, like
-        :meth:`list_inferenceservices_readable`. NotFoundError when the cluster has no LLMInferenceService CRD."""
+        :meth:`list_inferenceservices_readable` (``label_selector`` too). NotFoundError when the cluster has no
+        LLMInferenceService CRD."""
         version = self._llmisvc_version_or_missing()
 
         def lister(namespace: str | None) -> list[dict[str, Any]]:
             return self._list(
                 _path(KSERVE_GROUP, version, "llminferenceservices", namespace),
                 self._llmisvc_target("list", namespace),
+                _selector_query(label_selector),
                 kind="LLMInferenceService",
             )
 
