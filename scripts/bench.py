@@ -50,6 +50,7 @@ class Timing:
     error: str | None = None
     max_rss: list[int] = field(default_factory=list)
     """Peak resident set size of each timed run, bytes (from wait4's rusage)."""
+    note: str = ""
 
     @property
     def median(self) -> float | None:
@@ -187,6 +188,7 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
         ctx,
         ok_codes=(0, 1),
     )
+    ours.note = _json_read_note(ours, kc)
     cache = ["--cache-dir", str(ctx.workdir / "kubectl-cache")]
     nodes = time_command(
         "kubectl get nodes -o json", [KUBECTL, "--kubeconfig", kc, *cache, "get", "nodes", "-o", "json"], ctx
@@ -197,6 +199,18 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
         ctx,
     )
     return [Comparison("plan", ours, [nodes, pods])]
+
+
+def _json_read_note(ours: Timing, kubeconfig: str) -> str:
+    """Peak RSS against the JSON plan reads (the node list and the GPU pod list, every page), the bar
+    being at most 2x."""
+    from kubectl_kserve_mn.cluster import Cluster
+
+    cluster = Cluster(kubeconfig=kubeconfig, request_timeout="5m")
+    read = sum(len(page) for pages in (cluster.node_pages(), cluster.gpu_pod_pages()) for page in pages)
+    rss = ours.median_rss
+    ratio = f"{rss / read:.2f}x" if rss else "-"
+    return f"JSON read {read / 1e6:.0f} MB (uncompressed); peak RSS / JSON read = {ratio}"
 
 
 @benchmark(
@@ -333,6 +347,8 @@ def report(results: list[Comparison], runs: int) -> str:
                 else f"{fmt(timing.median):>9}  peak RSS {fmt_mb(timing.median_rss)}"
             )
             lines.append(f"  {timing.label:<60} {value}")
+            if timing.note:
+                lines.append(f"    {timing.note}")
         if len(comp.baseline) > 1:
             lines.append(f"  {'baseline total':<60} {fmt(comp.baseline_median):>9}")
         ratio = comp.ratio
