@@ -1,0 +1,443 @@
+"""``fix``'s exact changes, wording, patch and undo (kubectl_kserve_mn/patch.py).
+
+Written from a mutation audit (docs/testing.md): each test pins the values and lines a user sees, so a slip
+in a path, a summary, a boundary or the undo record fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kubectl_kserve_mn import patch
+from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.inputs.k8s import pods_from_dicts
+from tests.nodes import gpu_node, inventory_of
+from tests.test_patch import GPU, V0150, V0151, fix, isvc
+
+RULE_2X8 = (
+    "KServe v0.15.1 sizes pods from GPU requests (RAY_NODE_COUNT = ceil(TP x PP / worker GPUs)); "
+    "RAY_NODE_COUNT=2, 2 pod(s): head 8 + 1 x 8 GPUs"
+)
+SEED_LAYOUT = (
+    "workerSpec: PP=1 x TP=16 -> PP=2 x TP=8 (16 GPUs); PP=1 x TP=16 is not kept because it spreads tensor "
+    "parallelism across pods (use --allow-cross-node-tp to prefer it)"
+)
+EIGHT = {GPU: "8"}
+
+
+def _changes(plan: patch.FixPlan) -> list[tuple[str, Any, Any, str]]:
+    return [(c.path_text, c.old, c.new, c.summary) for c in plan.changes]
+
+
+def test_the_v0151_seed_fix_changes_exactly_these_fields_for_these_reasons() -> None:
+    plan = fix(isvc(V0151), V0151)
+    head = f"head GPUs (predictor.model.resources) unset -> 8 {GPU}: {RULE_2X8}"
+    worker = f"worker GPUs (new workerSpec container worker-container) unset -> 8 {GPU}: {RULE_2X8}"
+    assert _changes(plan) == [
+        ("spec.predictor.workerSpec.pipelineParallelSize", 1, 2, SEED_LAYOUT),
+        ("spec.predictor.workerSpec.tensorParallelSize", 16, 8, SEED_LAYOUT),
+        # requests already holds cpu and memory: only the GPU key is added; limits is new as a whole.
+        ('spec.predictor.model.resources.requests["nvidia.com/gpu"]', None, "8", head),
+        ("spec.predictor.model.resources.limits", None, EIGHT, head),
+        (
+            "spec.predictor.workerSpec.containers",
+            None,
+            [{"name": "worker-container", "resources": {"limits": EIGHT, "requests": EIGHT}}],
+            worker,
+        ),
+    ]
+    assert plan.explanations == [SEED_LAYOUT, head, worker]
+    assert (plan.problem, plan.notes) == (None, ())
+    assert plan.layout is not None and plan.layout.label == "PP=2 x TP=8"
+    assert plan.controller is not None and (plan.controller.node_count, plan.controller.error) == (2, None)
+    assert plan.admission is not None and plan.admission.allowed
+    record = json.loads(plan.previous_layout or "")
+    assert record == {
+        "fields": [
+            {"path": ["spec", "predictor", "workerSpec", "pipelineParallelSize"], "value": 1},
+            {"path": ["spec", "predictor", "workerSpec", "tensorParallelSize"], "value": 16},
+            {"path": ["spec", "predictor", "model", "resources", "requests", GPU], "value": None},
+            {"path": ["spec", "predictor", "model", "resources", "limits"], "value": None},
+            {"path": ["spec", "predictor", "workerSpec", "containers"], "value": None},
+        ]
+    }
+    assert plan.patch["metadata"] == {
+        "annotations": {patch.PREVIOUS_LAYOUT_ANNOTATION: plan.previous_layout},
+        "resourceVersion": "4711",
+    }
+    assert plan.patch["spec"] == {
+        "predictor": {
+            "model": {"resources": {"requests": EIGHT, "limits": EIGHT}},
+            "workerSpec": {
+                "pipelineParallelSize": 2,
+                "tensorParallelSize": 8,
+                "containers": [
+                    {"name": "worker-container", "resources": {"limits": EIGHT, "requests": EIGHT}}
+                ],
+            },
+        }
+    }
+    assert plan.changes[0].to_json() == {
+        "path": "spec.predictor.workerSpec.pipelineParallelSize",
+        "old": 1,
+        "new": 2,
+        "reason": SEED_LAYOUT,
+    }
+
+
+def test_undo_removes_what_fix_added_in_reverse_order_and_drops_the_record() -> None:
+    fixed = fix(isvc(V0151), V0151).after
+    undo = patch.plan_undo(fixed, V0151)
+    assert undo is not None
+    record = fixed["metadata"]["annotations"][patch.PREVIOUS_LAYOUT_ANNOTATION]
+    assert [(c.path_text, c.new, c.summary) for c in undo.changes] == [
+        (
+            "spec.predictor.workerSpec.containers",
+            None,
+            "remove spec.predictor.workerSpec.containers (absent before the fix)",
+        ),
+        (
+            "spec.predictor.model.resources.limits",
+            None,
+            "remove spec.predictor.model.resources.limits (absent before the fix)",
+        ),
+        (
+            'spec.predictor.model.resources.requests["nvidia.com/gpu"]',
+            None,
+            'remove spec.predictor.model.resources.requests["nvidia.com/gpu"] (absent before the fix)',
+        ),
+        (
+            "spec.predictor.workerSpec.tensorParallelSize",
+            16,
+            "restore spec.predictor.workerSpec.tensorParallelSize to 16",
+        ),
+        (
+            "spec.predictor.workerSpec.pipelineParallelSize",
+            1,
+            "restore spec.predictor.workerSpec.pipelineParallelSize to 1",
+        ),
+        (
+            'metadata.annotations["kserve-mn/previous-layout"]',
+            None,
+            "remove the annotation kserve-mn/previous-layout",
+        ),
+    ]
+    assert undo.changes[-1].old == record
+    assert undo.patch == {
+        "metadata": {"annotations": {patch.PREVIOUS_LAYOUT_ANNOTATION: None}, "resourceVersion": "4711"},
+        "spec": {
+            "predictor": {
+                "model": {"resources": {"limits": None, "requests": {GPU: None}}},
+                "workerSpec": {"containers": None, "pipelineParallelSize": 1, "tensorParallelSize": 16},
+            }
+        },
+    }
+    assert undo.notes == ()
+    assert undo.admission is not None and undo.admission.allowed
+
+
+def test_undo_drops_an_annotations_map_it_leaves_empty_and_notes_places_that_are_gone() -> None:
+    record = json.dumps(
+        {
+            "fields": [
+                {"path": ["spec", "predictor", "workerSpec", "containers", 3, "name"], "value": "x"},
+                {"path": ["spec", "predictor", "workerSpec", "tensorParallelSize"], "value": 4},
+            ]
+        }
+    )
+    obj = isvc(V0151)
+    obj["metadata"]["annotations"] = {patch.PREVIOUS_LAYOUT_ANNOTATION: record}
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = []
+    undo = patch.plan_undo(obj, V0151)
+    assert undo is not None
+    assert undo.notes == (
+        "cannot restore spec.predictor.workerSpec.containers[3].name: the object no longer has that place",
+    )
+    assert "annotations" not in undo.after["metadata"]
+    assert undo.patch["metadata"] == {"annotations": None, "resourceVersion": "4711"}
+    assert undo.after["spec"]["predictor"]["workerSpec"]["tensorParallelSize"] == 4
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("not json", "Expecting value: line 1 column 1 (char 0)"),
+        ('{"other": 1}', "'fields'"),
+        ('{"fields": {}}', "fields must be a list"),
+        ('{"fields": [{"path": []}]}', "path must be a non-empty list"),
+        ('{"fields": [{"path": ["a", 1.5]}]}', "bad path segment 1.5"),
+        ('{"fields": [{"path": ["a", {"name": "x", "y": 1}]}]}', "bad path segment {'name': 'x', 'y': 1}"),
+    ],
+)
+def test_a_record_not_written_by_fix_is_refused_saying_why(raw: str, why: str) -> None:
+    obj = isvc(V0151)
+    obj["metadata"]["annotations"][patch.PREVIOUS_LAYOUT_ANNOTATION] = raw
+    with pytest.raises(InputError) as refused:
+        patch.plan_undo(obj, V0151)
+    assert str(refused.value) == f"annotation kserve-mn/previous-layout is not a record written by fix: {why}"
+
+
+def test_no_layout_names_the_wish_the_total_and_each_pools_reason() -> None:
+    wished = fix(isvc(V0151, pp=1, tp=32), V0151)
+    assert wished.problem == (
+        "no layout of PP=1 x TP=32 (32 GPUs) fits this cluster under KServe v0.15.1 rules (32 GPUs on "
+        "NVIDIA-H100-80GB-HBM3-x8: the pool has 16 GPUs (2 schedulable node(s) x 8)); ask for another size with "
+        "--gpus / --tensor-parallel-size, or give --model"
+    )
+    by_total = fix(isvc(V0151), V0151, target=patch.FixTarget(total_gpus=64))
+    assert by_total.problem is not None
+    assert by_total.problem.startswith(
+        "no layout of 64 GPUs (64 GPUs) fits this cluster under KServe v0.15.1"
+    )
+    empty = fix(isvc(V0151), V0151, inventory=inventory_of([]))
+    assert empty.problem == (
+        "no layout of PP=1 x TP=16 (16 GPUs) fits this cluster under KServe v0.15.1 rules (no GPU nodes found "
+        "(no node advertises a GPU resource)); ask for another size with --gpus / --tensor-parallel-size, or "
+        "give --model"
+    )
+
+
+def test_more_than_four_reasons_are_cut_with_an_ellipsis() -> None:
+    nodes = [gpu_node("a", 4, product=f"P{i}") for i in range(1)] + [gpu_node("b", 2, product="Q")]
+    nodes += [gpu_node("c", 1, product="R"), gpu_node("d", 3, product="S"), gpu_node("e", 5, product="T")]
+    plan = fix(isvc(V0151, pp=1, tp=64), V0151, inventory=inventory_of(nodes))
+    assert plan.problem is not None
+    assert plan.problem.count(": the pool has") == 4
+    assert "; ...); ask for another size" in plan.problem
+
+
+def test_recreate_replaces_a_rolling_update_and_says_what_was_there() -> None:
+    tail = (
+        " -> Recreate (--rollout=recreate): the old pods are deleted before the new ones are created, so the "
+        "rollout needs no GPUs beyond those the InferenceService holds; the model is down until the new pods "
+        "are Ready, and later changes roll the same way until `fix --undo` or the strategy is changed back"
+    )
+    plain = fix(isvc(V0151), V0151, target=patch.FixTarget(recreate=True))
+    assert [(p, old, new, s) for p, old, new, s in _changes(plain) if "deploymentStrategy" in p] == [
+        (
+            "spec.predictor.deploymentStrategy",
+            None,
+            {"type": "Recreate"},
+            "deploymentStrategy: RollingUpdate (KServe default)" + tail,
+        )
+    ]
+    rolling = isvc(V0151, deploymentStrategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}})
+    plan = fix(rolling, V0151, target=patch.FixTarget(recreate=True))
+    assert [(p, old, new, s) for p, old, new, s in _changes(plan) if "deploymentStrategy" in p] == [
+        (
+            "spec.predictor.deploymentStrategy.type",
+            "RollingUpdate",
+            "Recreate",
+            "deploymentStrategy: RollingUpdate" + tail,
+        ),
+        (
+            "spec.predictor.deploymentStrategy.rollingUpdate",
+            {"maxSurge": 1},
+            None,
+            "deploymentStrategy: RollingUpdate" + tail,
+        ),
+    ]
+    assert plan.after["spec"]["predictor"]["deploymentStrategy"] == {"type": "Recreate"}
+    untyped = isvc(V0151, deploymentStrategy={"rollingUpdate": {"maxSurge": 1}})
+    summary = fix(untyped, V0151, target=patch.FixTarget(recreate=True)).changes[-1].summary
+    assert summary == "deploymentStrategy: RollingUpdate (KServe default)" + tail
+
+
+def test_recreate_alone_rolls_a_working_object_and_plain_recreate_does_not() -> None:
+    working = fix(isvc(V0151), V0151).after
+    assert not fix(working, V0151, target=patch.FixTarget(recreate=True)).changed
+    alone = fix(working, V0151, target=patch.FixTarget(recreate=True, recreate_alone=True))
+    assert [c.path_text for c in alone.changes] == ["spec.predictor.deploymentStrategy"]
+
+
+def test_a_parallel_size_env_of_zero_or_text_is_dropped_not_moved() -> None:
+    obj = isvc(V0151, pp=None, tp=None)
+    obj["spec"]["predictor"]["model"]["env"] += [
+        {"name": "TENSOR_PARALLEL_SIZE", "value": "0"},
+        {"name": "PIPELINE_PARALLEL_SIZE", "value": "2"},
+    ]
+    plan = fix(obj, V0151)
+    moved = {c.path_text: (c.old, c.new) for c in plan.changes}
+    # TP=0 is no size: the runtime's TP (1) stays; PP=2 moves into workerSpec.
+    assert moved["spec.predictor.workerSpec.pipelineParallelSize"] == (None, 2)
+    assert moved["spec.predictor.workerSpec.tensorParallelSize"] == (None, 1)
+    assert plan.changes[0].summary == (
+        "remove PIPELINE_PARALLEL_SIZE=2 from predictor.model.env: KServe's webhook forbids it on multi-node "
+        "InferenceServices; the value goes to workerSpec.pipelineParallelSize"
+    )
+    assert [(c.path_text, c.index) for c in plan.changes[:2]] == [
+        ("spec.predictor.model.env[name=PIPELINE_PARALLEL_SIZE]", 2),
+        ("spec.predictor.model.env[name=TENSOR_PARALLEL_SIZE]", 1),
+    ]
+    text = isvc(V0151, pp=None, tp=None)
+    text["spec"]["predictor"]["model"]["env"] += [{"name": "TENSOR_PARALLEL_SIZE", "valueFrom": {"x": 1}}]
+    (first, *_) = fix(text, V0151).changes
+    assert first.summary.startswith("remove TENSOR_PARALLEL_SIZE=(valueFrom) from predictor.model.env")
+
+
+def test_a_working_pp4_tp4_is_kept_when_gpus_16_is_asked_for() -> None:
+    four = {"requests": {GPU: "4"}, "limits": {GPU: "4"}}
+    obj = isvc(V0151, pp=4, tp=4)
+    obj["spec"]["predictor"]["model"]["resources"] = four
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = [{"name": "worker-container", "resources": four}]
+    plan = fix(obj, V0151, target=patch.FixTarget(total_gpus=16))
+    assert (plan.changed, plan.patch, plan.problem) == (False, {}, None)
+    assert plan.controller is not None and (plan.controller.node_count, plan.controller.head.gpus) == (4, 4)
+    other = fix(obj, V0151, target=patch.FixTarget(total_gpus=8))
+    assert other.changed and other.layout is not None and other.layout.total_gpus == 8
+
+
+def test_v0150_fix_writes_only_sizes_and_the_autoscaler_class() -> None:
+    obj = isvc(V0150)
+    obj["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "hpa"
+    plan = fix(obj, V0150)
+    assert _changes(plan)[0] == (
+        'metadata.annotations["serving.kserve.io/autoscalerClass"]',
+        "hpa",
+        "external",
+        "annotation serving.kserve.io/autoscalerClass: 'hpa' -> 'external': KServe v0.15.0 admits multi-node "
+        "InferenceServices only with this class",
+    )
+    assert [c.path_text for c in plan.changes[1:]] == [
+        "spec.predictor.workerSpec.pipelineParallelSize",
+        "spec.predictor.workerSpec.tensorParallelSize",
+    ]
+    del obj["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"]
+    unset = fix(obj, V0150).changes[0].summary
+    assert unset.startswith("annotation serving.kserve.io/autoscalerClass: unset -> 'external'")
+
+
+def test_fix_refuses_objects_it_cannot_change_saying_why() -> None:
+    no_model = isvc(V0151)
+    no_model["spec"]["predictor"]["model"] = "x"
+    assert fix(no_model, V0151).problem == (
+        "the predictor does not use predictor.model, which KServe's multi-node reconciler needs (it reads the "
+        "runtime's workerSpec through it)"
+    )
+    no_worker = isvc(V0151)
+    del no_worker["spec"]["predictor"]["workerSpec"]
+    assert fix(no_worker, V0151).problem == "it is not multi-node (no spec.predictor.workerSpec)"
+    from kubectl_kserve_mn.kserve.eras import era_for
+
+    v014 = era_for((0, 14, 1))
+    plan = patch.plan_fix(isvc(V0151), None, v014, inventory_of([gpu_node("a", 8)]))
+    assert plan.problem == "KServe v0.14 has no multi-node support (workerSpec is inert)"
+    assert plan.after == plan.before and not plan.changed and plan.previous_layout is None
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (("spec", "predictor", "workerSpec"), "spec.predictor.workerSpec"),
+        (("metadata", "annotations", "a/b"), 'metadata.annotations["a/b"]'),
+        (("env", patch.Named("X"), "value"), "env[name=X].value"),
+        (("containers", 0, "name"), "containers[0].name"),
+        (("a_b-c", "d.e"), 'a_b-c["d.e"]'),
+        (("x y",), '["x y"]'),
+    ],
+)
+def test_path_text_spells_keys_indexes_and_named_entries(path: tuple[Any, ...], text: str) -> None:
+    assert patch.path_text(path) == text
+
+
+def test_get_at_and_set_at_follow_names_indexes_and_refuse_unreachable_places() -> None:
+    obj: dict[str, Any] = {"env": [{"name": "A", "value": "1"}], "list": [1, 2], "scalar": 3}
+    assert patch.get_at(obj, ("env", patch.Named("A"), "value")) == "1"
+    assert patch.get_at(obj, ("env", patch.Named("B"))) is None
+    assert patch.get_at(obj, ("list", 1)) == 2
+    assert patch.get_at(obj, ("list", 2)) is None
+    assert patch.get_at(obj, ("list", -1)) is None
+    assert patch.set_at(obj, ("new", "deep", "key"), 5) is True
+    assert obj["new"] == {"deep": {"key": 5}}
+    assert patch.set_at(obj, ("list", 5), 1) is False
+    assert patch.set_at(obj, ("list", 0), None) is True and obj["list"] == [2]
+    assert patch.set_at(obj, ("list", 0), 7) is True and obj["list"] == [7]
+    assert patch.set_at(obj, ("scalar", "x"), 1) is False
+    assert patch.set_at(obj, ("list", "x"), 1) is False
+    assert patch.set_at(obj, ("missing", "x"), None) is True and "missing" not in obj
+    assert patch.set_at(obj, ("env", patch.Named("B")), {"name": "B"}, index=0) is True
+    assert [e["name"] for e in obj["env"]] == ["B", "A"]
+    assert patch.set_at(obj, ("env", patch.Named("C")), {"name": "C"}, index=99) is True
+    assert [e["name"] for e in obj["env"]] == ["B", "A", "C"]
+    assert patch.set_at(obj, ("env", patch.Named("A")), {"name": "A", "value": "2"}) is True
+    assert obj["env"][1] == {"name": "A", "value": "2"}
+    assert patch.set_at(obj, ("env", patch.Named("A")), None) is True
+    assert [e["name"] for e in obj["env"]] == ["B", "C"]
+    assert patch.set_at(obj, ("scalar", patch.Named("A")), {"name": "A"}) is False
+    assert patch.set_at(obj, ("new", patch.Named("A")), None) is True
+
+
+def test_the_diff_is_labelled_like_kubectl_diff_and_empty_when_nothing_changes() -> None:
+    plan = fix(isvc(V0151), V0151)
+    label = "serving.kserve.io.v1beta1.InferenceService.team-a.llama"
+    diff = patch.unified_diff(plan.before, plan.after)
+    assert diff.splitlines()[:3] == [
+        f"diff -u -N LIVE/{label} MERGED/{label}",
+        f"--- LIVE/{label}",
+        f"+++ MERGED/{label}",
+    ]
+    assert {"-      pipelineParallelSize: 1", "+      pipelineParallelSize: 2"} <= set(diff.splitlines())
+    assert patch.unified_diff(plan.before, plan.before) == ""
+    core = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "x": 1}
+    assert (
+        patch.unified_diff(core, {**core, "x": 2}).splitlines()[0]
+        == "diff -u -N LIVE/v1.Pod.p MERGED/v1.Pod.p"
+    )
+
+
+def test_object_yaml_sorts_keys_and_hides_managed_fields() -> None:
+    obj = {"kind": "X", "metadata": {"name": "n", "managedFields": [{"m": 1}]}, "apiVersion": "v1"}
+    assert patch.object_yaml(obj) == "apiVersion: v1\nkind: X\nmetadata:\n  name: n\n"
+    assert obj["metadata"]["managedFields"] == [{"m": 1}]  # the caller's object is untouched
+
+
+def test_own_gpu_resource_is_the_first_gpu_with_a_count_and_own_pods_are_left_out() -> None:
+    amd = isvc(V0151)
+    amd["spec"]["predictor"]["model"]["resources"] = {"limits": {"amd.com/gpu": "0", "example.com/npu": "2"}}
+    assert patch.own_gpu_resource(amd, None) is None
+    assert patch.own_gpu_resource(amd, None, ["example.com/npu"]) == "example.com/npu"
+    amd["spec"]["predictor"]["model"]["resources"]["requests"] = {"amd.com/gpu": "1"}
+    assert patch.own_gpu_resource(amd, None) == "amd.com/gpu"
+    pods = pods_from_dicts(
+        [
+            {
+                "metadata": {
+                    "name": "own",
+                    "namespace": "team-a",
+                    "labels": {"serving.kserve.io/inferenceservice": "llama"},
+                }
+            },
+            {
+                "metadata": {
+                    "name": "other-ns",
+                    "namespace": "team-b",
+                    "labels": {"serving.kserve.io/inferenceservice": "llama"},
+                }
+            },
+            {
+                "metadata": {
+                    "name": "other",
+                    "namespace": "team-a",
+                    "labels": {"serving.kserve.io/inferenceservice": "x"},
+                }
+            },
+        ]
+    )
+    assert [p.name for p in patch.without_own_pods(pods, "llama", "team-a")] == ["other-ns", "other"]
+
+
+def test_merge_patch_between_sends_only_changes_and_nulls_for_removed_keys() -> None:
+    before = {"a": 1, "b": {"c": 2, "d": 3}, "e": [1], "gone": 0}
+    after = {"a": 1, "b": {"c": 2, "d": 4}, "e": [1, 2], "new": {"x": 1}}
+    assert patch.merge_patch_between(before, after) == {
+        "gone": None,
+        "b": {"d": 4},
+        "e": [1, 2],
+        "new": {"x": 1},
+    }
+    assert patch.apply_merge_patch(before, patch.merge_patch_between(before, after)) == after
+    assert patch.merge_patch_between(1, {"a": 1}) == {"a": 1}
+    assert patch.apply_merge_patch([1], {"a": None, "b": 2}) == {"b": 2}
