@@ -1,0 +1,155 @@
+"""KServe's rules at their exact boundaries: parallel sizes, canary traffic, Go's quoting, the shipped
+runtimes, the plan snippet's container name, and a rollout's bookkeeping (from the mutation audit,
+docs/testing.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubectl_kserve_mn.inputs.k8s import pods_from_dicts
+from kubectl_kserve_mn.kserve import rollout
+from kubectl_kserve_mn.kserve.admission import go_quote
+from kubectl_kserve_mn.kserve.runtimes import shipped_runtime
+from kubectl_kserve_mn.planner import Layout
+from kubectl_kserve_mn.snippet import plan_snippet
+from tests.nodes import gpu_node, inventory_of
+from tests.test_kserve_admission import V0150, V0151, V020, canary_isvc, isvc, message
+from tests.test_kserve_rollout import isvc_pod
+
+INVALID = 'the InferenceService "llama" is invalid: '
+
+
+@pytest.mark.parametrize("tp", [1, 2])
+def test_tensor_parallel_one_is_admitted_in_every_era(tp: int) -> None:
+    assert message(isvc(spec__predictor__workerSpec={"tensorParallelSize": tp}), V0151) is None
+    old = isvc(spec__predictor__workerSpec={"tensorParallelSize": tp, "pipelineParallelSize": 2})
+    old["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "external"
+    assert message(old, V0150) is None
+
+
+def test_tensor_parallel_zero_is_rejected() -> None:
+    assert message(isvc(spec__predictor__workerSpec={"tensorParallelSize": 0}), V020) == (
+        f"{INVALID}WorkerSpec.TensorParallelSize cannot be less than 1(0)"
+    )
+
+
+def test_v0150_admits_pipeline_parallel_two() -> None:
+    obj = isvc(spec__predictor__workerSpec={"pipelineParallelSize": 2})
+    obj["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "external"
+    assert message(obj, V0150) is None
+
+
+@pytest.mark.parametrize("percent", [0, 1, 99, 100])
+def test_canary_traffic_from_0_to_100_percent_is_admitted(percent: int) -> None:
+    obj = canary_isvc()
+    obj["spec"]["canary"][0]["trafficPercent"] = percent
+    assert message(obj, V020) is None
+
+
+@pytest.mark.parametrize("percent", [-1, 101])
+def test_canary_traffic_outside_0_to_100_is_rejected(percent: int) -> None:
+    obj = canary_isvc()
+    obj["spec"]["canary"][0]["trafficPercent"] = percent
+    assert message(obj, V020) == f'canary "v2" trafficPercent must be between 0 and 100, got {percent}'
+
+
+def test_a_canary_without_a_predictor_name_is_rejected_by_index() -> None:
+    obj = canary_isvc()
+    obj["spec"]["canary"].append({"trafficPercent": 5, "predictor": {}})
+    assert message(obj, V020) == "canary[1] predictor.name is required"
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("a b", '"a b"'),
+        ("\u00a0", '"\\u00a0"'),
+        ("\uffff", '"\\uffff"'),
+        ("\U00010000", '"𐀀"'),
+        ("\U000e0001", '"\\U000e0001"'),
+    ],
+)
+def test_go_quote_keeps_the_space_and_escapes_other_unprintable_runes_by_width(
+    text: str, quoted: str
+) -> None:
+    assert go_quote(text) == quoted
+
+
+@pytest.mark.parametrize("version", [(0, 15, 0), (0, 15, 1), (0, 20, 0)])
+def test_the_shipped_runtime_is_the_multinode_cluster_runtime(version: tuple[int, int, int]) -> None:
+    from kubectl_kserve_mn.kserve.eras import era_for
+
+    runtime = shipped_runtime(era_for(version))
+    assert (runtime["apiVersion"], runtime["kind"], runtime["metadata"]["name"]) == (
+        "serving.kserve.io/v1alpha1",
+        "ClusterServingRuntime",
+        "kserve-huggingfaceserver-multinode",
+    )
+    assert [c["name"] for c in runtime["spec"]["containers"]] == ["kserve-container"]
+    assert [c["name"] for c in runtime["spec"]["workerSpec"]["containers"]] == ["worker-container"]
+
+
+def test_the_plan_snippet_names_the_worker_container_as_asked() -> None:
+    layout = Layout("p", "nvidia.com/gpu", 2, 8, 8, 8, 1)
+    snippet = plan_snippet(layout, V0151, worker_container="vllm-worker")
+    assert [c["name"] for c in snippet["spec"]["predictor"]["workerSpec"]["containers"]] == ["vllm-worker"]
+    single = plan_snippet(Layout("p", "nvidia.com/gpu", 1, 1, 1, 1, 0), V0151)
+    assert single == {
+        "spec": {
+            "predictor": {
+                "model": {
+                    "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}
+                }
+            }
+        }
+    }
+    unknown = plan_snippet(Layout("p", "example.com/npu", 1, 1, 1, 1, 0), V0151)
+    assert unknown["metadata"] == {
+        "annotations": {"serving.kserve.io/gpu-resource-types": '["example.com/npu"]'}
+    }
+
+
+def test_released_gives_gpus_back_on_cordoned_nodes_too() -> None:
+    nodes = [gpu_node("gpu-a"), gpu_node("gpu-b", cordoned=True)]
+    pods = [isvc_pod("w", "gpu-b", 8, worker=True)]
+    inventory = inventory_of(nodes, pods)
+    (pool,) = inventory.pools
+    assert [n.requested for n in pool.unschedulable] == [8]
+    back = rollout.released(inventory, rollout.running_pods(pods_from_dicts(pods)))
+    assert [n.requested for n in back.pools[0].unschedulable] == [0]
+    assert [n.requested for n in back.nodes] == [0, 0]
+
+
+def test_a_plan_without_gpus_has_no_resource_in_its_json() -> None:
+    plan = rollout.RolloutPlan(
+        strategy=rollout.ROLLING_UPDATE,
+        needs=(),
+        placement=(),
+        fits=True,
+        source="pods",
+        old_pods=0,
+        kept_pods=0,
+        old_workers=0,
+        kept_workers=0,
+        new_workers=0,
+    )
+    data: dict[str, Any] = plan.to_json()
+    assert data == {
+        "strategy": rollout.ROLLING_UPDATE,
+        "extraGpus": 0,
+        "gpuResource": None,
+        "freeGpus": None,
+        "fits": True,
+        "placement": [],
+        "placementKnown": True,
+        "byResource": [],
+        "oldPods": 0,
+        "keptPods": 0,
+        "downtime": None,
+        "outcome": "rolls over: the new pods start next to the old ones, which keep serving until the new ones "
+        "are Ready",
+        "source": "pods",
+    }
