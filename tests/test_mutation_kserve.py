@@ -153,3 +153,91 @@ def test_a_plan_without_gpus_has_no_resource_in_its_json() -> None:
         "are Ready",
         "source": "pods",
     }
+
+
+def _pythonpath(**extra: Any) -> dict[str, Any]:
+    return {"env": [{"name": "PYTHONPATH", "value": "/x"}], **extra}
+
+
+@pytest.mark.parametrize(
+    ("where", "container"),
+    [
+        (("predictor", "initContainers"), "init"),
+        (("predictor", "containers"), "side"),
+        (("explainer", "containers"), "ex"),
+        (("transformer", "initContainers"), ""),
+    ],
+)
+def test_v018_names_the_container_that_sets_pythonpath_anywhere_in_the_spec(
+    where: tuple[str, str], container: str
+) -> None:
+    obj = isvc()
+    component, key = where
+    entry = _pythonpath(name=container) if container else _pythonpath()
+    obj["spec"].setdefault(component, {})[key] = [entry]
+    assert message(obj, V020) == (
+        f'{INVALID}setting PYTHONPATH in container "{container}" is not allowed for security reasons'
+    )
+    del obj["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"]
+    assert "PYTHONPATH" not in (message(obj, V0151) or "")
+
+
+def test_v018_names_the_model_container_by_its_name() -> None:
+    obj = isvc(spec__predictor__model__env=_pythonpath()["env"], spec__predictor__model__name="llm")
+    assert (
+        message(obj, V020)
+        == f'{INVALID}setting PYTHONPATH in container "llm" is not allowed for security reasons'
+    )
+
+
+def _runtime(version: str) -> dict[str, Any]:
+    from tests.test_kserve_admission import runtime
+
+    return runtime(f"kserve-huggingfaceserver-multinode.install-{version}.yaml")
+
+
+def test_a_runtime_tensor_parallel_size_string_is_a_schema_error() -> None:
+    from kubectl_kserve_mn.kserve.admission import admit_runtime
+
+    rt = _runtime("v0.15.1")
+    rt["spec"]["workerSpec"]["tensorParallelSize"] = "8"
+    assert admit_runtime(rt, V0151).message == (
+        'ClusterServingRuntime.serving.kserve.io "kserve-huggingfaceserver-multinode" is invalid: '
+        'spec.workerSpec.tensorParallelSize: Invalid value: "string": spec.workerSpec.tensorParallelSize in body '
+        'must be of type integer: "8"'
+    )
+
+
+def test_a_runtime_with_an_empty_worker_container_list_is_refused_as_kserve_would_panic() -> None:
+    from kubectl_kserve_mn.kserve.admission import admit_runtime
+
+    rt = _runtime("v0.15.1")
+    rt["spec"]["workerSpec"]["containers"] = []
+    assert admit_runtime(rt, V0151).message == (
+        "the ClusterServingRuntime kserve-huggingfaceserver-multinode is invalid: spec.workerSpec.containers is "
+        "empty; KServe's webhook reads containers[0] without a length check and fails (panic) instead of "
+        "admitting it"
+    )
+
+
+def test_v018_blocks_pythonpath_in_the_runtimes_head_container() -> None:
+    from kubectl_kserve_mn.kserve.admission import admit_runtime
+
+    rt = _runtime("v0.20.0")
+    rt["spec"]["containers"][0].setdefault("env", []).append({"name": "PYTHONPATH", "value": "/x"})
+    assert admit_runtime(rt, V020).message == (
+        'the ClusterServingRuntime "kserve-huggingfaceserver-multinode" is invalid: setting PYTHONPATH in '
+        'container "kserve-container" is not allowed for security reasons'
+    )
+
+
+def test_too_many_new_pods_say_their_placement_is_unknown_in_json() -> None:
+    from tests.test_kserve_rollout import layout, plan_for
+
+    plan = plan_for(
+        [gpu_node(f"n{i}") for i in range(4)], [], layout(1, 1, 600, pp=1, tp=601), rollout.Strategy()
+    )
+    data = plan.to_json()
+    assert (data["placementKnown"], data["fits"], data["source"]) == (False, False, "pods")
+    unknown = rollout.plan_rollout(inventory_of([gpu_node("n0")]), None, layout(8, 8, 1), rollout.Strategy())
+    assert (unknown.source, unknown.old_pods) == ("layout", 0)

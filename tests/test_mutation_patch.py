@@ -441,3 +441,78 @@ def test_merge_patch_between_sends_only_changes_and_nulls_for_removed_keys() -> 
     assert patch.apply_merge_patch(before, patch.merge_patch_between(before, after)) == after
     assert patch.merge_patch_between(1, {"a": 1}) == {"a": 1}
     assert patch.apply_merge_patch([1], {"a": None, "b": 2}) == {"b": 2}
+
+
+def test_user_gpu_requests_that_still_work_are_kept_and_only_the_limits_are_added() -> None:
+    obj = isvc(V0151)
+    obj["spec"]["predictor"]["model"]["resources"] = {"requests": {GPU: "8"}}
+    worker = {"name": "worker-container", "image": "x", "resources": {"requests": {GPU: "8"}}}
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = [worker]
+    plan = fix(obj, V0151, target=patch.FixTarget(tensor_parallel=8, pipeline_parallel=2))
+    assert [(c.path_text, c.old, c.new) for c in plan.changes] == [
+        ("spec.predictor.workerSpec.pipelineParallelSize", 1, 2),
+        ("spec.predictor.workerSpec.tensorParallelSize", 16, 8),
+        ("spec.predictor.model.resources.limits", None, EIGHT),
+        ("spec.predictor.workerSpec.containers[0].resources.limits", None, EIGHT),
+    ]
+    assert plan.after["spec"]["predictor"]["workerSpec"]["containers"] == [
+        {"name": "worker-container", "image": "x", "resources": {"requests": EIGHT, "limits": EIGHT}}
+    ]
+    # As written (PP=1 x TP=16 over two pods of 8 requested GPUs) it already works: nothing changes.
+    assert not fix(obj, V0151).changed
+
+
+def test_user_gpu_requests_that_do_not_work_are_replaced_in_the_users_container() -> None:
+    obj = isvc(V0151)
+    obj["spec"]["predictor"]["model"]["resources"] = {"requests": {GPU: "3"}}
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = [
+        {"name": "wc", "resources": {"requests": {GPU: "5"}}}
+    ]
+    plan = fix(obj, V0151)
+    rule = RULE_2X8
+    assert _changes(plan)[2:] == [
+        (
+            'spec.predictor.model.resources.requests["nvidia.com/gpu"]',
+            "3",
+            "8",
+            f"head GPUs (predictor.model.resources) 3 -> 8 {GPU}: {rule}",
+        ),
+        (
+            "spec.predictor.model.resources.limits",
+            None,
+            EIGHT,
+            f"head GPUs (predictor.model.resources) 3 -> 8 {GPU}: {rule}",
+        ),
+        (
+            'spec.predictor.workerSpec.containers[0].resources.requests["nvidia.com/gpu"]',
+            "5",
+            "8",
+            f"worker GPUs (workerSpec.containers[0]) 5 -> 8 {GPU}: {rule}",
+        ),
+        (
+            "spec.predictor.workerSpec.containers[0].resources.limits",
+            None,
+            EIGHT,
+            f"worker GPUs (workerSpec.containers[0]) 5 -> 8 {GPU}: {rule}",
+        ),
+    ]
+    assert plan.after["spec"]["predictor"]["workerSpec"]["containers"][0]["name"] == "wc"
+
+
+def test_the_gpu_types_annotation_keeps_the_types_already_listed() -> None:
+    inventory = inventory_of([gpu_node(n, 8, resource="gpu.intel.com/i915", product="x") for n in ("a", "b")])
+    obj = isvc(V0151)
+    obj["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"] = '["example.com/x"]'
+    plan = fix(obj, V0151, inventory=inventory)
+    annotation = plan.after["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"]
+    assert json.loads(annotation) == ["example.com/x", "gpu.intel.com/i915"]
+    listed = isvc(V0151)
+    listed["metadata"]["annotations"]["serving.kserve.io/gpu-resource-types"] = '["gpu.intel.com/i915"]'
+    assert "gpu-resource-types" not in " ".join(
+        c.path_text for c in fix(listed, V0151, inventory=inventory).changes
+    )
+
+
+def test_a_diff_of_objects_without_metadata_is_labelled_by_kind() -> None:
+    diff = patch.unified_diff({"kind": "X", "metadata": "odd"}, {"kind": "Y", "metadata": "odd"})
+    assert diff.splitlines()[0] == "diff -u -N LIVE/X MERGED/X"

@@ -320,3 +320,14 @@ def test_layout_json_has_every_field_with_its_value() -> None:
     assert {p["node"] for p in data["placement"]} == {"a", "b"}
     assert "memory" not in data
     assert Rejection("L", "P", "R").to_json() == {"layout": "L", "pool": "P", "reason": "R"}
+
+
+def test_a_wish_that_does_not_fit_the_free_gpus_now_is_changed_saying_so() -> None:
+    nodes = [gpu_node("a", 8), gpu_node("b", 8), gpu_node("c", 8)]
+    pods = [gpu_pod("busy-a", "a", 2), gpu_pod("busy-c", "c", 2)]  # free: a 6, b 8, c 6
+    result = plan(inventory_of(nodes, pods), V0151, PlanRequest(tensor_parallel=8, pipeline_parallel=2))
+    rec = result.recommendation
+    assert rec is not None and rec.fits_now and not rec.matches_wish
+    assert result.warnings[0] == (
+        f"the requested PP=2 x TP=8 was changed to {rec.label}: it does not fit the GPUs free right now"
+    )
