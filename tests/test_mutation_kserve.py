@@ -241,3 +241,21 @@ def test_too_many_new_pods_say_their_placement_is_unknown_in_json() -> None:
     assert (data["placementKnown"], data["fits"], data["source"]) == (False, False, "pods")
     unknown = rollout.plan_rollout(inventory_of([gpu_node("n0")]), None, layout(8, 8, 1), rollout.Strategy())
     assert (unknown.source, unknown.old_pods) == ("layout", 0)
+
+
+def test_many_new_pods_fit_when_they_take_exactly_the_free_gpus() -> None:
+    from tests.test_kserve_rollout import layout, plan_for
+
+    nodes = [gpu_node(f"n{i}") for i in range(75)]  # 600 GPUs, all free
+    exact = plan_for(nodes, [], layout(1, 1, 599, pp=1, tp=600), rollout.Strategy())
+    assert (exact.placement_known, exact.fits) == (False, True)
+    over = plan_for(nodes, [], layout(1, 1, 600, pp=1, tp=601), rollout.Strategy())
+    assert (over.placement_known, over.fits) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("phase", "running"), [("Running", True), ("Pending", True), ("Succeeded", False), ("Failed", False)]
+)
+def test_finished_pods_hold_no_gpus_in_a_rollout(phase: str, running: bool) -> None:
+    pods = pods_from_dicts([isvc_pod("w", "gpu-a", 8, worker=True, phase=phase)])
+    assert [p.name for p in rollout.running_pods(pods)] == (["w"] if running else [])

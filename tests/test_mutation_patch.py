@@ -516,3 +516,22 @@ def test_the_gpu_types_annotation_keeps_the_types_already_listed() -> None:
 def test_a_diff_of_objects_without_metadata_is_labelled_by_kind() -> None:
     diff = patch.unified_diff({"kind": "X", "metadata": "odd"}, {"kind": "Y", "metadata": "odd"})
     assert diff.splitlines()[0] == "diff -u -N LIVE/X MERGED/X"
+
+
+def test_a_working_one_gpu_head_and_worker_are_left_alone() -> None:
+    one = {"requests": {GPU: "1"}, "limits": {GPU: "1"}}
+    obj = isvc(V0151, pp=1, tp=2)
+    obj["spec"]["predictor"]["model"]["resources"] = one
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = [{"name": "worker-container", "resources": one}]
+    plan = fix(obj, V0151)
+    assert (plan.changed, plan.problem) == (False, None)
+    assert plan.controller is not None and (plan.controller.node_count, plan.controller.head.gpus) == (2, 1)
+
+
+def test_a_plan_that_changes_nothing_hands_back_a_separate_copy() -> None:
+    obj = isvc(V0151)
+    del obj["spec"]["predictor"]["workerSpec"]
+    plan = fix(obj, V0151)
+    plan.after["spec"]["predictor"]["touched"] = True
+    assert "touched" not in plan.before["spec"]["predictor"]
+    assert "touched" not in obj["spec"]["predictor"]
