@@ -7,6 +7,7 @@ in a path, a summary, a boundary or the undo record fails here.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -535,3 +536,29 @@ def test_a_plan_that_changes_nothing_hands_back_a_separate_copy() -> None:
     plan.after["spec"]["predictor"]["touched"] = True
     assert "touched" not in plan.before["spec"]["predictor"]
     assert "touched" not in obj["spec"]["predictor"]
+
+
+def test_a_size_that_cannot_fit_is_resized_for_the_model_unless_the_flags_asked_for_it() -> None:
+    from kubectl_kserve_mn.model import load_model
+
+    model = load_model(
+        str(Path(__file__).parent / "fixtures" / "models" / "meta-llama--Meta-Llama-3.1-8B.json")
+    )
+    sized = fix(isvc(V0151, pp=1, tp=32), V0151, model=model)
+    assert sized.problem is None
+    assert sized.notes == ("TP x PP = 32 GPUs cannot fit, so the layout is sized for the model instead",)
+    assert sized.layout is not None and sized.layout.label == "PP=1 x TP=1"
+    asked = fix(isvc(V0151, pp=1, tp=32), V0151, model=model, target=patch.FixTarget(tensor_parallel=32))
+    assert asked.problem is not None
+    assert asked.problem.startswith(
+        "no layout of PP=1 x TP=32 (32 GPUs) fits this cluster under KServe v0.15.1"
+    )
+    assert asked.notes == ()
+
+
+def test_a_working_layout_changed_by_the_flags_says_so() -> None:
+    fixed = fix(isvc(V0151), V0151).after
+    plan = fix(fixed, V0151, target=patch.FixTarget(tensor_parallel=4, pipeline_parallel=4))
+    assert plan.explanations[0] == (
+        "workerSpec: PP=2 x TP=8 -> PP=4 x TP=4 (16 GPUs); PP=2 x TP=8 is not kept because requested with the flags"
+    )
