@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kubectl_kserve_mn.errors import InputError
+from kubectl_kserve_mn.inputs import BadInput
 from kubectl_kserve_mn.model import (
     HEADS_NOT_DIVISIBLE,
     INTERMEDIATE_NOT_DIVISIBLE,
@@ -324,3 +325,74 @@ def test_pp_partition_gives_the_remainder_to_the_stages_before_the_last() -> Non
     with pytest.raises(InputError) as refused:
         pp_partition(3, 0)
     assert str(refused.value) == "cannot split 3 layers over 0 pipeline stages"
+
+
+def test_derived_context_is_the_config_length_scaled_by_linear_rope() -> None:
+    from kubectl_kserve_mn.model import derive_max_context
+
+    assert (
+        derive_max_context(config("meta-llama--Meta-Llama-3.1-8B")) == 131072
+    )  # llama3 rope: already scaled
+    linear = {"max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 2.0}}
+    assert derive_max_context(linear) == 8192
+
+
+def test_a_config_without_a_context_length_is_refused_saying_what_else_would_do() -> None:
+    from kubectl_kserve_mn.model import model_from_config
+
+    cfg = config("meta-llama--Meta-Llama-3.1-8B")
+    del cfg["max_position_embeddings"]
+    with pytest.raises(BadInput) as refused:
+        model_from_config(cfg, "m")
+    assert str(refused.value) == "model m: max_position_embeddings: is missing (or another context length)"
+
+
+def test_a_safetensors_index_without_metadata_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(
+        json.dumps(config("meta-llama--Meta-Llama-3.1-8B")), encoding="utf-8"
+    )
+    index = tmp_path / "model.safetensors.index.json"
+    index.write_text('{"weight_map": {}}', encoding="utf-8")
+    with pytest.raises(BadInput) as refused:
+        load_model(str(tmp_path))
+    assert str(refused.value) == (
+        f"{index}: model {tmp_path.name}: metadata: is missing (metadata.total_size gives the checkpoint's bytes)"
+    )
+    index.write_text('{"metadata": {"total_size": 16060522496}}', encoding="utf-8")
+    facts = load_model(str(tmp_path))
+    assert (facts.weight_bytes, facts.weight_bytes_source) == (16060522496, "safetensors-index")
+
+
+def test_kv_bytes_per_token_rounds_kv_heads_per_rank_down() -> None:
+    llama = model("meta-llama--Meta-Llama-3.1-8B")  # 32 layers, 8 KV heads of 128
+    assert llama.kv_bytes_per_token() == 32 * 2 * 8 * 128 * 2
+    assert llama.kv_bytes_per_token(3) == 32 * 2 * (8 // 3) * 128 * 2
+    assert llama.kv_bytes_per_token(2, layers=4, dtype_bytes=1) == 4 * 2 * 4 * 128 * 1
+    assert llama.kv_bytes_per_token(16) == 32 * 2 * 1 * 128 * 2
+    deepseek = model("deepseek-ai--DeepSeek-V3")
+    assert deepseek.kv_bytes_per_token(8, layers=2) == 2 * (512 + 64) * 2
+
+
+def test_the_moe_reserve_of_gpt_oss_120b_on_four_h100s() -> None:
+    from kubectl_kserve_mn.model import estimate_memory
+
+    estimate = estimate_memory(
+        model("openai--gpt-oss-120b"),
+        4,
+        1,
+        81559 * 2**20,
+        utilization=0.9,
+        gpu_product="NVIDIA-H100-80GB-HBM3",
+    )
+    data = estimate.to_json()
+    assert data["reserve"] == {
+        "activationBytes": 7883718656,
+        "nonTorchBytes": 590558003,
+        "cudaGraphsBytes": 0,
+        "totalBytes": 7883718656 + 590558003,
+        "samplerWarmupBytes": 7883718656,
+        "forwardPeakBytes": 476053504,
+        "vllmEra": "0.10",
+    }
+    assert data["perGpuWeightsBytes"] == 18453300480
+    assert data["hybridKvCache"] is True
