@@ -331,3 +331,59 @@ def test_a_wish_that_does_not_fit_the_free_gpus_now_is_changed_saying_so() -> No
     assert result.warnings[0] == (
         f"the requested PP=2 x TP=8 was changed to {rec.label}: it does not fit the GPUs free right now"
     )
+
+
+def _model(name: str) -> object:
+    from pathlib import Path
+
+    from kubectl_kserve_mn.model import load_model
+
+    return load_model(str(Path(__file__).parent / "fixtures" / "models" / f"{name}.json"))
+
+
+def test_model_sizing_prefers_the_larger_kv_cache_between_equal_layouts() -> None:
+    # 405B on 2 x 8 H100 with TP across pods allowed: PP=2 x TP=8 and PP=1 x TP=16 both take 2 pods of 8;
+    # without NVLink cliques the larger KV cache decides, not the fewer pipeline stages.
+    inventory = inventory_of([gpu_node("a", 8), gpu_node("b", 8)])
+    result = plan(
+        inventory,
+        V0151,
+        PlanRequest(model=_model("meta-llama--Meta-Llama-3.1-405B"), allow_cross_node_tp=True),
+    )  # type: ignore[arg-type]
+    labels = [x.label for x in _all(result)]
+    assert labels[:2] == ["PP=2 x TP=8", "PP=1 x TP=16"]
+    kv = [x.memory.kv_cache_tokens for x in _all(result)[:2] if x.memory is not None]
+    assert kv[0] > kv[1]
+    # Two pools of the same shape: the one whose GPUs hold the larger KV cache (H200) comes first.
+    pools = inventory_of([gpu_node("h", 8), gpu_node("g", 8, product="NVIDIA-H200", memory_mib=143771)])
+    sized = plan(pools, V0151, PlanRequest(model=_model("meta-llama--Meta-Llama-3.1-8B")))  # type: ignore[arg-type]
+    assert [(x.label, x.pool) for x in _all(sized)][:2] == [
+        ("PP=1 x TP=1", "NVIDIA-H200-x8"),
+        ("PP=1 x TP=1", POOL.format(8)),
+    ]
+
+
+def test_model_sizing_warns_when_a_pools_gpu_memory_is_unknown() -> None:
+    unknown = inventory_of([gpu_node("h", 8, memory_mib=None)])
+    result = plan(unknown, V0151, PlanRequest(model=_model("meta-llama--Meta-Llama-3.1-8B")))  # type: ignore[arg-type]
+    assert result.warnings == (
+        f"GPU memory of pool {POOL.format(8)} is unknown (no nvidia.com/gpu.memory or amd.com/gpu.vram label): "
+        "memory was not checked; pass --gpu-memory",
+    )
+    known = plan(
+        inventory_of([gpu_node("h", 8)]), V0151, PlanRequest(model=_model("meta-llama--Meta-Llama-3.1-8B"))
+    )  # type: ignore[arg-type]
+    assert known.warnings == ()
+
+
+def test_a_pool_where_no_layout_passes_the_model_says_so_once_per_pool() -> None:
+    result = plan(
+        inventory_of([gpu_node("a", 1)]), V0151, PlanRequest(model=_model("meta-llama--Meta-Llama-3.1-405B"))
+    )  # type: ignore[arg-type]
+    assert result.recommendation is None
+    assert [(r.layout, r.reason) for r in result.rejected][-1] == (
+        "any",
+        "no layout within the pool passes the model's rules",
+    )
+    assert result.rejected[0].layout == "PP=1 x TP=1"
+    assert result.rejected[0].reason.endswith("(and no PP up to 1 fits this pool)")
