@@ -259,3 +259,103 @@ def test_many_new_pods_fit_when_they_take_exactly_the_free_gpus() -> None:
 def test_finished_pods_hold_no_gpus_in_a_rollout(phase: str, running: bool) -> None:
     pods = pods_from_dicts([isvc_pod("w", "gpu-a", 8, worker=True, phase=phase)])
     assert [p.name for p in rollout.running_pods(pods)] == (["w"] if running else [])
+
+
+def test_a_generated_name_skips_the_name_rule_and_a_missing_name_fails_it() -> None:
+    generated = isvc()
+    generated["metadata"] = {**generated["metadata"], "generateName": "llama-"}
+    del generated["metadata"]["name"]
+    assert message(generated, V0151) is None
+    nameless = isvc()
+    del nameless["metadata"]["name"]
+    assert message(nameless, V0151) == (
+        'the InferenceService "" is invalid: a InferenceService name must consist of lower case alphanumeric '
+        'characters or \'-\', and must start with alphabetical character. (e.g. "my-name" or "abc-123", regex '
+        "used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+    )
+
+
+def test_a_parallel_size_of_another_type_is_shown_as_text() -> None:
+    import datetime
+
+    obj = isvc(spec__predictor__workerSpec={"tensorParallelSize": datetime.date(2024, 1, 2)})
+    assert message(obj, V0151) == (
+        'InferenceService.serving.kserve.io "llama" is invalid: spec.predictor.workerSpec.tensorParallelSize: '
+        'Invalid value: "date": spec.predictor.workerSpec.tensorParallelSize in body must be of type integer: '
+        '"2024-01-02"'
+    )
+
+
+def test_a_kserve_version_without_its_patch_number_is_refused_saying_why() -> None:
+    from kubectl_kserve_mn.kserve.eras import from_flag
+
+    with pytest.raises(ValueError) as refused:
+        from_flag("v0.15")
+    assert str(refused.value) == (
+        "'v0.15' is not a KServe release: give all three parts, e.g. v0.15.0 or v0.15.1 (patch releases can "
+        "follow different rules: v0.15.0 and v0.15.1 do)"
+    )
+
+
+@pytest.mark.parametrize("action", ["define", "range", "with", "template", "block"])
+def test_template_actions_the_renderer_does_not_run_are_refused_by_name(action: str) -> None:
+    from kubectl_kserve_mn.kserve.llmisvc.gotemplate import TemplateError, render
+
+    with pytest.raises(TemplateError) as refused:
+        render(f'{{{{ {action} "x" }}}}{{{{ end }}}}', {"Spec": {}})
+    assert str(refused.value) == f"{{{{{action}}}}} is not supported by this renderer"
+
+
+def test_runtimes_are_chosen_by_priority_then_newest_then_name() -> None:
+    from kubectl_kserve_mn.kserve.runtimes import select_runtime
+    from tests.test_kserve_runtimes import as_sr, csr
+    from tests.test_kserve_runtimes import isvc as rt_isvc
+
+    def named(name: str, created: str, priority: int | None = 2) -> dict[str, Any]:
+        runtime = as_sr(csr(), name)
+        runtime["metadata"]["creationTimestamp"] = created
+        for entry in runtime["spec"]["supportedModelFormats"]:
+            if priority is None:
+                entry.pop("priority", None)
+            else:
+                entry["priority"] = priority
+        return runtime
+
+    old, new, also_new = (
+        named("a", "2025-01-01T00:00:00Z"),
+        named("c", "2025-06-01T00:00:00Z"),
+        named("b", "2025-06-01T00:00:00Z"),
+    )
+    assert select_runtime(rt_isvc(), [old, new, also_new]).reason == (
+        "auto-selected ServingRuntime b (model format huggingface, priority 2)"
+    )
+    higher = named("z", "2020-01-01T00:00:00Z", priority=5)
+    assert select_runtime(rt_isvc(), [old, new, higher]).name == "z"
+    plain_new, plain_old = named("p", "2025-06-01T00:00:00Z", None), named("o", "2025-01-01T00:00:00Z", None)
+    assert select_runtime(rt_isvc(), [plain_old, plain_new]).reason == (
+        "auto-selected ServingRuntime p (model format huggingface)"
+    )
+    other_format = named("q", "2025-06-01T00:00:00Z", None)
+    other_format["spec"]["supportedModelFormats"].append(
+        {"name": "sklearn", "priority": 9, "autoSelect": True}
+    )
+    assert select_runtime(rt_isvc(), [plain_old, other_format]).reason == (
+        "auto-selected ServingRuntime q (model format huggingface)"
+    )
+
+
+def test_a_named_runtime_that_lacks_the_protocol_is_refused() -> None:
+    from kubectl_kserve_mn.kserve.runtimes import select_runtime
+    from tests.test_kserve_runtimes import as_sr, csr
+    from tests.test_kserve_runtimes import isvc as rt_isvc
+
+    runtime = as_sr(csr(), "d")
+    runtime["spec"]["protocolVersions"] = ["v2"]
+    obj = rt_isvc(runtime="d")
+    assert select_runtime(obj, [runtime]).reason == "named ServingRuntime d (predictor.model.runtime)"
+    obj["spec"]["predictor"]["model"]["protocolVersion"] = "v1"
+    choice = select_runtime(obj, [runtime])
+    assert (choice.reason, choice.error) == (
+        "named ServingRuntime d",
+        "specified runtime d does not support specified protocol version",
+    )

@@ -396,3 +396,17 @@ def test_the_moe_reserve_of_gpt_oss_120b_on_four_h100s() -> None:
     }
     assert data["perGpuWeightsBytes"] == 18453300480
     assert data["hybridKvCache"] is True
+
+
+def test_the_longest_request_search_is_exact_at_block_boundaries() -> None:
+    llama = model("meta-llama--Meta-Llama-3.1-8B")
+    layout = kv_layout(llama, 1, 2, 16)
+    layers = range(32)
+    one_block = 32 * layout.page_bytes
+    assert layout.fit_len(layers, one_block, 131072, 8192) == 16  # exactly one block per layer
+    assert layout.fit_len(layers, 2 * one_block, 32, 8192) == 32
+    assert layout.fit_len(layers, 2 * one_block, 31, 8192) == 31
+    assert layout.fit_len(layers, 5 * one_block, 131072, 8192) == 80
+    single = kv_layout(llama, 1, 2, 1)  # block size 1: every token its own block
+    assert single.fit_len(layers, 32 * single.page_bytes, 131072, 8192) == 1
+    assert single.fit_len(layers, 7 * 32 * single.page_bytes, 131072, 8192) == 7

@@ -300,3 +300,44 @@ def test_the_hub_probe_connects_to_hf_endpoint(monkeypatch: pytest.MonkeyPatch) 
         assert _hub_reachable(timeout=2.0) is True
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
     assert _hub_reachable(timeout=2.0) is False
+
+
+def test_a_fixed_reserve_replaces_the_profiled_one() -> None:
+    facts = _model("meta-llama--Meta-Llama-3.1-8B")
+    estimate = estimate_memory(facts, 1, 1, H100, reserve_bytes=3 * 2**30)
+    assert estimate.to_json()["reserve"] == {
+        "activationBytes": 3 * 2**30,
+        "nonTorchBytes": 0,
+        "cudaGraphsBytes": 0,
+        "totalBytes": 3 * 2**30,
+        "samplerWarmupBytes": 0,
+        "forwardPeakBytes": 0,
+        "vllmEra": "fixed",
+    }
+
+
+def test_a_block_size_of_one_is_allowed_and_zero_is_refused() -> None:
+    facts = _model("meta-llama--Meta-Llama-3.1-8B")
+    assert estimate_memory(facts, 1, 1, H100, block_size=1).kv_cache_tokens > 0
+    with pytest.raises(InputError) as refused:
+        estimate_memory(facts, 1, 1, H100, block_size=0)
+    assert str(refused.value) == "--block-size must be >= 1, got 0"
+
+
+def test_a_stage_with_no_room_for_a_kv_cache_shows_zero_bytes() -> None:
+    estimate = _estimate("meta-llama--Meta-Llama-3.1-70B", 2)
+    assert estimate.verdict == "does-not-fit"
+    data = estimate.to_json()
+    assert (data["kvCacheBytes"], data["kvCacheTokens"], data["stages"][0]["kvCacheBytes"]) == (0, 0, 0)
+
+
+def test_a_config_number_that_is_text_is_refused_naming_the_field() -> None:
+    import json
+
+    from kubectl_kserve_mn.model import model_from_config
+
+    config = json.loads((MODELS / "meta-llama--Meta-Llama-3.1-8B.json").read_text(encoding="utf-8"))
+    config["rope_scaling"]["factor"] = "abc"
+    with pytest.raises(BadInput) as refused:
+        model_from_config(config, "m")
+    assert str(refused.value) == 'model m: rope_scaling.factor: "abc" is not a number'
