@@ -22,7 +22,11 @@ PREFIX = 'LLMInferenceService.serving.kserve.io "llama" is invalid: '
 PIPELINE_AND_DATA = (
     "cannot set both pipeline parallelism and data parallelism (data or dataLocal) simultaneously"
 )
-DATA = template_data({"metadata": {"name": "m"}, "spec": {"model": {"uri": "hf://x"}}})
+
+
+def _data() -> dict[str, Any]:
+    # Built per test, not at import: a module-level value would be computed before any mutant is active.
+    return template_data({"metadata": {"name": "m"}, "spec": {"model": {"uri": "hf://x"}}})
 
 
 def test_the_webhook_prints_values_as_go_json_with_html_characters_escaped() -> None:
@@ -47,7 +51,7 @@ def test_the_parallelism_value_lists_every_set_field_and_expert_only_when_true()
 
 
 def test_template_data_defaults_the_model_name_to_the_object_name() -> None:
-    assert DATA == {
+    assert _data() == {
         "Spec": {"model": {"uri": "hf://x", "name": "m"}},
         "ObjectMeta": {"name": "m"},
         "GlobalConfig": {"enableTLS": True, "inferencePoolNamespacedName": ""},
@@ -60,8 +64,8 @@ def test_template_data_defaults_the_model_name_to_the_object_name() -> None:
 
 def test_templates_print_like_go() -> None:
     text = "{{ .Spec.model.name }}|{{ .Spec.nothing }}|{{ .GlobalConfig.enableTLS }}|{{ false }}|{{ 0 }}"
-    assert render(text, DATA) == "m|<nil>|true|false|0"
-    assert render("no template", DATA) == "no template"
+    assert render(text, _data()) == "m|<nil>|true|false|0"
+    assert render("no template", _data()) == "no template"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +85,7 @@ def test_templates_print_like_go() -> None:
     ],
 )
 def test_go_truth_of_numbers_strings_and_fields(template: str, out: str) -> None:
-    assert render(template, DATA) == out
+    assert render(template, _data()) == out
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,7 @@ def test_go_truth_of_numbers_strings_and_fields(template: str, out: str) -> None
 )
 def test_template_errors_use_gos_wording(template: str, error: str) -> None:
     with pytest.raises(TemplateError) as failed:
-        render(template, DATA)
+        render(template, _data())
     assert str(failed.value) == error
 
 
@@ -119,15 +123,20 @@ def test_a_shell_command_yields_the_vllm_serve_line_with_env_args_and_positional
         ],
         "env": [{"name": "VLLM_ADDITIONAL_ARGS", "value": "--pipeline-parallel-size=3 'a b'"}],
     }
-    assert command_tokens(container, DATA) == (
+    assert command_tokens(container, _data()) == (
         ["vllm", "serve", "model", "--tensor-parallel-size", "2", "--pipeline-parallel-size=3", "a b", "--x"],
         True,
     )
     bash = {"command": ["bash", "-c", "exec vllm serve m '--data-parallel-size' 2"]}
-    assert command_tokens(bash, DATA) == (["vllm", "serve", "m", "--data-parallel-size", "2"], False)
-    assert command_tokens({"command": ["bash", "-c"]}, DATA) == ([], False)
+    assert command_tokens(bash, _data()) == (["vllm", "serve", "m", "--data-parallel-size", "2"], False)
+    assert command_tokens({"command": ["bash", "-c"]}, _data()) == ([], False)
     plain = {"command": ["vllm", "serve"], "args": ["{{ .Spec.model.name }}", "-c"]}
-    assert command_tokens(plain, DATA) == (["vllm", "serve", "m", "-c"], False)
+    assert command_tokens(plain, _data()) == (["vllm", "serve", "m", "-c"], False)
+    quoted = {"command": ["sh", "-c", "vllm serve 'modelX' \"--tensor-parallel-size\" X"]}
+    assert command_tokens(quoted, _data()) == (
+        ["vllm", "serve", "modelX", "--tensor-parallel-size", "X"],
+        False,
+    )
 
 
 def test_parallel_flags_read_vllms_spellings_and_the_last_value_wins() -> None:
@@ -178,3 +187,11 @@ def test_shipped_presets_are_a_private_copy() -> None:
     first[name]["mutated"] = True
     assert "mutated" not in shipped_presets(era("v0.20.0"))[name]
     assert shipped_presets(era("v0.15.1")) == {}
+
+
+def test_a_prefill_block_that_is_not_a_mapping_is_refused_at_its_path() -> None:
+    from kubectl_kserve_mn.kserve.llmisvc.spec import read
+
+    with pytest.raises(BadInput) as refused:
+        read(llmisvc(prefill="x"))
+    assert str(refused.value) == 'LLMInferenceService team-a/llama: spec.prefill: "x" is not a mapping'

@@ -410,3 +410,33 @@ def test_the_longest_request_search_is_exact_at_block_boundaries() -> None:
     single = kv_layout(llama, 1, 2, 1)  # block size 1: every token its own block
     assert single.fit_len(layers, 32 * single.page_bytes, 131072, 8192) == 1
     assert single.fit_len(layers, 7 * 32 * single.page_bytes, 131072, 8192) == 7
+
+
+def test_a_config_without_layers_is_refused_without_a_hint() -> None:
+    from kubectl_kserve_mn.model import model_from_config
+
+    cfg = config("meta-llama--Meta-Llama-3.1-8B")
+    del cfg["num_hidden_layers"]
+    with pytest.raises(BadInput) as refused:
+        model_from_config(cfg, "m")
+    assert str(refused.value) == "model m: num_hidden_layers: is missing"
+
+
+def test_an_absolute_path_that_does_not_exist_is_a_missing_file_not_a_hub_id() -> None:
+    for spec in ("/nonexistent/x", "/nonexistent/x/config.json"):
+        with pytest.raises(InputError) as refused:
+            load_model(spec)
+        assert str(refused.value) == f"--model {spec}: no such file or directory"
+
+
+def test_expert_parallelism_keeps_whole_experts_per_rank() -> None:
+    from kubectl_kserve_mn.model import estimate_memory
+
+    gpt = model("openai--gpt-oss-120b")
+    sizes = [
+        estimate_memory(
+            gpt, 4, 1, 81559 * 2**20, expert_parallel=ep, gpu_product="NVIDIA-H100-80GB-HBM3"
+        ).to_json()["perGpuWeightsBytes"]
+        for ep in (False, True)
+    ]
+    assert sizes == [18453300480, 17348265216]

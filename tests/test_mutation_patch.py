@@ -562,3 +562,13 @@ def test_a_working_layout_changed_by_the_flags_says_so() -> None:
     assert plan.explanations[0] == (
         "workerSpec: PP=2 x TP=8 -> PP=4 x TP=4 (16 GPUs); PP=2 x TP=8 is not kept because requested with the flags"
     )
+
+
+def test_an_empty_worker_container_list_gets_the_worker_container() -> None:
+    obj = isvc(V0151)
+    obj["spec"]["predictor"]["workerSpec"]["containers"] = []
+    plan = fix(obj, V0151)
+    assert plan.problem is None
+    assert plan.after["spec"]["predictor"]["workerSpec"]["containers"] == [
+        {"name": "worker-container", "resources": {"limits": EIGHT, "requests": EIGHT}}
+    ]
