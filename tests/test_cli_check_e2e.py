@@ -351,11 +351,44 @@ def test_json_has_the_issue_contract_keys(fake_api: FakeKubeAPI, run_cli: Run) -
     assert result.exit_code == 1  # any error finding
 
 
-def test_yaml_output_is_the_same_document(fake_api: FakeKubeAPI, run_cli: Run) -> None:
+def test_yaml_output_is_the_json_document_with_the_verdicts_in_it(
+    fake_api: FakeKubeAPI, run_cli: Run
+) -> None:
     install(fake_api, "v0.15.1", seed("v0.15.1", gpus=8))
     as_json = json.loads(run_cli("check", "-o", "json").stdout)
-    as_yaml = yaml.safe_load(run_cli("check", "-o", "yaml").stdout)
-    assert as_json == as_yaml
+    result = run_cli("check", "-o", "yaml")
+    doc = yaml.safe_load(result.stdout)
+    assert doc == as_json
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert (doc["kserveVersion"], doc["kserveVersionSource"]) == ("v0.15.1", "controller-image")
+    assert (doc["unreadable"], doc["notes"], doc["warnings"]) == ([], [], [])
+    isvc, csr = doc["items"]
+    assert (isvc["kind"], isvc["namespace"], isvc["name"]) == ("InferenceService", "team-a", "llama")
+    assert isvc["runtime"] == "ClusterServingRuntime/kserve-huggingfaceserver-multinode"
+    assert isvc["admission"] == {"allowed": True, "message": None}
+    # TP=16 with 8 GPUs requested per pod: KServe v0.15.1 makes RAY_NODE_COUNT = ceil(16 / 8) = 2 pods.
+    assert isvc["layout"] == {
+        "backend": "ray",
+        "pipelineParallelSize": 1,
+        "tensorParallelSize": 16,
+        "totalGpus": 16,
+        "nodeCount": 2,
+        "head": {"gpuResource": GPU, "gpus": 8},
+        "worker": {"gpuResource": GPU, "gpus": 8, "replicas": 1},
+        "controllerError": None,
+        "memory": None,
+    }
+    assert [(f["code"], f["severity"]) for f in isvc["findings"]] == [("tp-spans-interconnect", "info")]
+    assert isvc["findings"][0]["suggestion"] == (
+        "keep tensor parallelism inside a pod: kubectl kserve-mn fix llama -n team-a "
+        "--tensor-parallel-size 8 --pipeline-parallel-size 2"
+    )
+    assert (csr["kind"], csr["name"], csr["admission"]["allowed"], csr["findings"]) == (
+        "ClusterServingRuntime",
+        "kserve-huggingfaceserver-multinode",
+        True,
+        [],
+    )
 
 
 # --- issue 6 on a cluster: the model from the annotation --------------------------------------------------

@@ -200,16 +200,44 @@ def test_stdin_and_runtimes_in_files_get_admission_items() -> None:
     assert code == 1
 
 
-def test_yaml_output_has_the_issue_keys() -> None:
+def test_yaml_output_has_the_issue_keys_and_values() -> None:
     code, out, _ = run("-f", MASTER_DOC, "--kserve-version", "v0.16.0", "-o", "yaml")
     doc = yaml.safe_load(out)
-    assert set(doc) >= {"kserveVersion", "items"}
+    assert (doc["kserveVersion"], doc["kserveVersionSource"], doc["unreadable"], doc["warnings"]) == (
+        "v0.16.0",
+        "flag",
+        [],
+        [],
+    )
     (item,) = doc["items"]
-    assert set(item) >= {"kind", "namespace", "name", "admission", "layout", "findings"}
-    assert set(item["layout"]) >= {
-        "pipelineParallelSize", "tensorParallelSize", "totalGpus", "nodeCount", "head", "worker", "controllerError",
-    }  # fmt: skip
-    assert set(item["findings"][0]) == {"code", "severity", "message", "suggestion"}
+    assert (item["kind"], item["namespace"], item["name"]) == (
+        "InferenceService",
+        "default",
+        "huggingface-llama3",
+    )
+    assert item["admission"] == {"allowed": True, "message": None}
+    # No GPU requests: KServe v0.16.0 makes TP x PP = 2 pods of one GPU each.
+    assert item["layout"] == {
+        "backend": "ray",
+        "pipelineParallelSize": 2,
+        "tensorParallelSize": 1,
+        "totalGpus": 2,
+        "nodeCount": 2,
+        "head": {"gpuResource": "nvidia.com/gpu", "gpus": 1},
+        "worker": {"gpuResource": "nvidia.com/gpu", "gpus": 1, "replicas": 1},
+        "controllerError": None,
+        "memory": None,
+    }
+    assert item["findings"] == [
+        {
+            "code": "no-gpu-requests",
+            "severity": "warning",
+            "message": "no GPU requests on head or worker: KServe v0.16.0 and later create TP x PP = 2 pods "
+            "of one GPU each (1 head + 1 worker pods)",
+            "suggestion": "kubectl kserve-mn fix huggingface-llama3 -n default",
+        }
+    ]
+    assert doc["notes"][0].startswith("schedulability findings skipped: -f without --nodes-file")
     assert code == 0
 
 

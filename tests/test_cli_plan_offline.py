@@ -69,7 +69,7 @@ def test_json_output_has_the_documented_keys() -> None:
     }
 
 
-def test_yaml_output_parses_and_matches_json() -> None:
+def test_yaml_output_is_the_json_document_with_the_plan_in_it() -> None:
     args = [
         "plan",
         "--nodes-file",
@@ -81,9 +81,63 @@ def test_yaml_output_parses_and_matches_json() -> None:
         "--kserve-version",
         "v0.16.0",
     ]
-    _, as_json, _ = run(*args, "-o", "json")
+    code, as_json, _ = run(*args, "-o", "json")
     _, as_yaml, _ = run(*args, "-o", "yaml")
-    assert yaml.safe_load(as_yaml) == json.loads(as_json)
+    doc = yaml.safe_load(as_yaml)
+    assert doc == json.loads(as_json)
+    assert code == 0
+    assert (doc["kserveVersion"], doc["kserveEra"], doc["kserveVersionSource"], doc["gpuResource"]) == (
+        "v0.16.0",
+        "v0.16.0",
+        "flag",
+        "nvidia.com/gpu",
+    )
+    assert [(p["name"], p["nodes"], p["freeGpus"]) for p in doc["pools"]] == [
+        ("NVIDIA-H100-80GB-HBM3-x8", 3, 16),
+        ("NVIDIA-L40S-x4", 2, 7),
+        ("NVIDIA-A10G-SHARED-x4", 1, 16),
+    ]
+    rec = doc["recommendation"]
+    assert (rec["pool"], rec["pipelineParallelSize"], rec["tensorParallelSize"], rec["placement"]) == (
+        "NVIDIA-H100-80GB-HBM3-x8",
+        1,
+        8,
+        [{"pod": "head", "node": "h100-3", "gpus": 8}],
+    )
+    # The busy L40S pool (7 free of 8) comes after every H100 layout: its layouts do not fit now.
+    assert [
+        (a["pool"][:11], a["pipelineParallelSize"], a["tensorParallelSize"], a["fitsNow"])
+        for a in doc["alternatives"]
+    ] == [
+        ("NVIDIA-H100", 2, 4, True),
+        ("NVIDIA-H100", 4, 2, True),
+        ("NVIDIA-H100", 8, 1, True),
+        ("NVIDIA-L40S", 2, 4, False),
+        ("NVIDIA-L40S", 4, 2, False),
+        ("NVIDIA-L40S", 8, 1, False),
+        ("NVIDIA-L40S", 1, 8, False),
+    ]
+    assert doc["rejected"] == [
+        {
+            "layout": "any",
+            "pool": "NVIDIA-A10G-SHARED-x4",
+            "reason": "time-sliced/shared GPUs are not separate tensor-parallel ranks",
+        }
+    ]
+    assert doc["warnings"] == []
+    gpus = {"limits": {"nvidia.com/gpu": "8"}, "requests": {"nvidia.com/gpu": "8"}}
+    assert doc["inferenceServicePatch"] == {
+        "spec": {
+            "predictor": {
+                "model": {"resources": gpus},
+                "workerSpec": {
+                    "pipelineParallelSize": 1,
+                    "tensorParallelSize": 8,
+                    "containers": [{"name": "worker-container", "resources": gpus}],
+                },
+            }
+        }
+    }
 
 
 def test_pods_file_lowers_free_gpus_and_cordoned_node_is_not_used() -> None:

@@ -157,7 +157,12 @@ def test_invalid_name_is_rejected_first_with_kserve_text() -> None:
 
 
 def test_name_starting_with_digit_is_rejected() -> None:
-    assert message(isvc(metadata__name="3llama"), V016) is not None
+    assert message(isvc(metadata__name="3llama"), V016) == (
+        'the InferenceService "3llama" is invalid: a InferenceService name must consist of lower case '
+        "alphanumeric characters or '-', and must start with alphabetical character. "
+        '(e.g. "my-name" or "abc-123", regex used for validation is \'[a-z]([-a-z0-9]*[a-z0-9])?\')'
+    )
+    assert message(isvc(metadata__name="llama-3"), V016) is None
 
 
 def test_unknown_autoscaler_class_is_rejected_before_multinode_rules() -> None:
@@ -242,7 +247,10 @@ def test_unknown_gpu_on_model_needs_the_annotation() -> None:
 
 def test_configmap_custom_gpu_types_are_known() -> None:
     obj = isvc(spec__predictor__model__resources={"requests": {"example.com/npu": "2"}})
-    assert message(obj, V016) is not None
+    assert message(obj, V016) == (
+        'the InferenceService "llama" is invalid: Unknown GPU resource type. Set '
+        "'serving.kserve.io/gpu-resource-types' annotation to use custom gpu resource type"
+    )
     assert message(obj, V016, custom_gpu_types=["example.com/npu"]) is None
 
 
@@ -421,7 +429,9 @@ def test_v014_workerspec_is_inert_and_admitted() -> None:
     obj = isvc(spec__predictor__workerSpec={"size": 3}, spec__predictor__model__storageUri="hf://x")
     del obj["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"]
     assert message(obj, V014) is None
-    assert message(obj, V0151) is not None
+    assert message(obj, V0151) == (
+        "the InferenceService \"llama\" is invalid: Multinode only supports 'pvc' Storage Protocol(hf)"
+    )
 
 
 # --- upgrade hazards ---------------------------------------------------------------------------
