@@ -93,6 +93,8 @@ class BenchContext:
     kubeconfig: Path | None = None
     isvcs: int = 1000
     api: Any = None
+    profile_dir: Path | None = None
+    """When set, plan and check also run once under cProfile; the profiles are written here."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
         ok_codes=(0, 1),
     )
     ours.note = _json_read_note(ours, kc)
+    profile_command("plan", ["plan", "--gpus", "16", "--kubeconfig", kc], ctx)
     cache = ["--cache-dir", str(ctx.workdir / "kubectl-cache")]
     nodes = time_command(
         "kubectl get nodes -o json", [KUBECTL, "--kubeconfig", kc, *cache, "get", "nodes", "-o", "json"], ctx
@@ -199,6 +202,24 @@ def bench_plan(ctx: BenchContext) -> list[Comparison]:
         ctx,
     )
     return [Comparison("plan", ours, [nodes, pods])]
+
+
+def profile_command(name: str, args: list[str], ctx: BenchContext, *, top: int = 15) -> None:
+    """One untimed run of our CLI under cProfile (``--profile DIR``): DIR/NAME.prof for snakeviz or
+    pstats, and the functions with the most time of their own on stderr. The profiled run is slower
+    than the timed ones (cProfile's overhead); read it for where the time goes, not for how much."""
+    if ctx.profile_dir is None:
+        return
+    import pstats
+
+    out = ctx.profile_dir / f"{name}.prof"
+    argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "kubectl_kserve_mn", *args]
+    subprocess.call(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ctx.env, cwd=ctx.workdir)
+    if not out.is_file():
+        print(f"profile {name}: no profile written", file=sys.stderr)
+        return
+    print(f"\n[profile {name}] {out} (top {top} by own time)", file=sys.stderr)
+    pstats.Stats(str(out), stream=sys.stderr).sort_stats("tottime").print_stats(top)
 
 
 def _json_read_note(ours: Timing, kubeconfig: str) -> str:
@@ -228,6 +249,7 @@ def bench_check(ctx: BenchContext) -> list[Comparison]:
         ctx,
         ok_codes=(0, 1),
     )
+    profile_command("check", ["check", "-A", "-o", "json", "--kubeconfig", kc], ctx)
     cache = ["--cache-dir", str(ctx.workdir / "kubectl-cache")]
     base = [
         time_command(
@@ -399,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmarks to run (default: all): "
         + "; ".join(f"{b.name}: {b.help}" for b in BENCHMARKS.values()),
     )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="also run plan and check once under cProfile, writing DIR/plan.prof and DIR/check.prof",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.nodes, args.pods, args.isvcs = 1, 40, 400, 10
@@ -414,7 +442,14 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         env = {**os.environ, "HOME": str(workdir), "PYTHONPATH": str(REPO)}
         env.pop("KUBECONFIG", None)
+        # An installed package has its bytecode compiled (pip does it at install time); with
+        # PYTHONDONTWRITEBYTECODE set, every run would compile our modules from source again, and the
+        # benchmark would time the compiler (about 0.2 s per run) instead of the tool.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         ctx = BenchContext(args.runs, workdir, args.nodes, args.pods, env, our_command(), isvcs=args.isvcs)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            ctx.profile_dir = args.profile.resolve()
         api = start_cluster(ctx) if any(b.needs_cluster for b in chosen) else None
         try:
             results = [comp for bench in chosen for comp in bench.func(ctx)]

@@ -26,9 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "check": (
         "kubectl_kserve_mn.cli.check:check",
-        "Predict what KServe will do with multi-node InferenceServices.",
+        "Predict what KServe does with multi-node (LLM)InferenceServices.",
     ),
-    "fix": ("kubectl_kserve_mn.cli.fix:fix", "Patch one InferenceService to a working layout, safely."),
+    "fix": ("kubectl_kserve_mn.cli.fix:fix", "Patch one (LLM)InferenceService to a working layout, safely."),
     "version": ("kubectl_kserve_mn.cli.version:version", "Print the plugin and KServe versions."),
     "completion": ("kubectl_kserve_mn.cli.completion:completion_command", "Print a shell completion script."),
     "__complete": ("kubectl_kserve_mn.cli.completion:complete_command", "(hidden) completion protocol"),
