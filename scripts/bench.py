@@ -213,7 +213,11 @@ def profile_command(name: str, args: list[str], ctx: BenchContext, *, top: int =
     import pstats
 
     out = ctx.profile_dir / f"{name}.prof"
-    argv = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "kubectl_kserve_mn", *args]
+    # the Python that runs the timed command (a console script's venv), so --ours profiles that code
+    python = Path(ctx.ours[0]).with_name("python")
+    if len(ctx.ours) > 1 or not python.is_file():
+        python = Path(sys.executable)
+    argv = [str(python), "-m", "cProfile", "-o", str(out), "-m", "kubectl_kserve_mn", *args]
     subprocess.call(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ctx.env, cwd=ctx.workdir)
     if not out.is_file():
         print(f"profile {name}: no profile written", file=sys.stderr)
@@ -427,6 +431,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="also run plan and check once under cProfile, writing DIR/plan.prof and DIR/check.prof",
     )
+    parser.add_argument(
+        "--ours",
+        metavar="PATH",
+        type=Path,
+        help="time this kubectl-kserve_mn instead of this checkout's (e.g. an earlier release installed "
+        "in another venv, to compare before and after)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.nodes, args.pods, args.isvcs = 1, 40, 400, 10
@@ -440,13 +451,16 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kserve-mn-bench-") as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "HOME": str(workdir), "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "HOME": str(workdir)}
+        if args.ours is None:  # this checkout's code, even when `python -m` is the command
+            env["PYTHONPATH"] = str(REPO)
         env.pop("KUBECONFIG", None)
         # An installed package has its bytecode compiled (pip does it at install time); with
         # PYTHONDONTWRITEBYTECODE set, every run would compile our modules from source again, and the
         # benchmark would time the compiler (about 0.2 s per run) instead of the tool.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        ctx = BenchContext(args.runs, workdir, args.nodes, args.pods, env, our_command(), isvcs=args.isvcs)
+        ours = [str(args.ours)] if args.ours is not None else our_command()
+        ctx = BenchContext(args.runs, workdir, args.nodes, args.pods, env, ours, isvcs=args.isvcs)
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
             ctx.profile_dir = args.profile.resolve()
