@@ -279,7 +279,7 @@ def test_kubectl_completes_the_plugin_once_the_helper_is_copied_as_the_caveats_s
     )
     assert proc.returncode == 0, proc.stderr
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == [
-        "plan", "check", "fix", "version", "completion", ":4"
+        "plan", "check", "fix", "version", "completion", "help", ":4"
     ]  # fmt: skip
     # The bundled binary looks names up in the cluster too.
     fake_api.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}})
