@@ -345,6 +345,26 @@ def test_sidecar_gpus_stay_held_while_later_init_containers_run() -> None:
     assert pod_effective_request(later, GPU) == 5
 
 
+def test_every_app_container_s_gpus_count_and_the_pod_overhead_is_added() -> None:
+    # Two app containers of 3 and 4 GPUs run together (7), above a plain init of 5; overhead 1 on top.
+    (pod,) = pods_from_dicts(
+        [
+            {
+                "metadata": {"name": "p"},
+                "spec": {
+                    "initContainers": [{"name": "init", "resources": {"limits": {GPU: "5"}}}],
+                    "containers": [
+                        {"name": "engine", "resources": {"limits": {GPU: "3"}}},
+                        {"name": "helper", "resources": {"limits": {GPU: "4"}}},
+                    ],
+                    "overhead": {GPU: "1"},
+                },
+            }
+        ]
+    )
+    assert pod_effective_request(pod, GPU) == 8
+
+
 def test_an_empty_gpu_resource_flag_is_refused_and_a_selector_keeps_matching_nodes() -> None:
     with pytest.raises(InputError) as refused:
         inventory_of([gpu_node("a", 8)], gpu_resource="  ")

@@ -244,6 +244,17 @@ def test_sliding_window_layers_need_only_the_window_plus_a_block() -> None:
     assert len(flat.groups) == 1 and len(layout.groups) == 2
 
 
+def test_logged_kv_tokens_split_the_blocks_between_groups_before_multiplying_by_the_block_size() -> None:
+    # vLLM's "GPU KV cache size" is num_blocks // groups * block_size (vllm v1 kv_cache_utils): with two
+    # groups, 101 blocks are 50 per group, 800 tokens, never 101 * 16 // 2 = 808.
+    gpt = model("openai--gpt-oss-20b")
+    layout = kv_layout(gpt, 1, 2, 16)
+    assert len(layout.groups) == 2
+    assert layout.tokens(101) == 800
+    assert layout.tokens(100) == 800
+    assert kv_layout(gpt, 1, 2, 16, hybrid=False).tokens(101) == 1616
+
+
 def _stage(kv_cache: int, needed: int, uncertainty: int) -> StageMemory:
     reserve = Reserve(activation=1, non_torch=2, cuda_graphs=3, sampler=0, forward=1, era="0.21")
     return StageMemory(0, 10, 100, 8, kv_cache, 0, reserve, needed, uncertainty)

@@ -152,12 +152,6 @@ class MemoryEstimate:
         return self.critical.uncertainty_bytes
 
     @property
-    def weights_fit(self) -> bool:
-        """Weights and reserve leave room for a KV cache on every stage (else vLLM: "No available memory
-        for the cache blocks")."""
-        return all(s.kv_cache_bytes > 0 for s in self.stages)
-
-    @property
     def fits(self) -> bool:
         """vLLM starts, by more than the estimate's uncertainty."""
         return self.verdict == "fits"
