@@ -48,7 +48,8 @@ from kubectl_kserve_mn.kserve.llmisvc.layout import (
 )
 from kubectl_kserve_mn.kserve.llmisvc.spec import Parallelism, read, size_of
 from kubectl_kserve_mn.model import ModelFacts, layout_violations
-from kubectl_kserve_mn.patch import FixPlan, plan_undo
+from kubectl_kserve_mn.patch import FixPlan
+from kubectl_kserve_mn.undo import plan_undo
 
 DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 _SERVER_FIELDS = (

@@ -470,6 +470,7 @@ def test_single_gpu_pods_without_requests_split_tp_too() -> None:
 
 def test_fix_keeps_tp8_on_gb200_pins_the_clique_and_undo_removes_the_pin() -> None:
     from kubectl_kserve_mn import patch
+    from kubectl_kserve_mn.undo import plan_undo
 
     obj = isvc(8, 4, 4)
     del obj["spec"]["predictor"]["model"]["resources"]
@@ -489,7 +490,7 @@ def test_fix_keeps_tp8_on_gb200_pins_the_clique_and_undo_removes_the_pin() -> No
         fixed.after, [kserve_runtime("v0.15.1")], from_flag("v0.15.1"), nodes=node_view(gb200_example())
     )
     assert interconnect(report) == []
-    undo = patch.plan_undo(fixed.after, era)
+    undo = plan_undo(fixed.after, era)
     assert undo is not None
     restored = undo.after["spec"]["predictor"]
     assert "nodeSelector" not in restored and "nodeSelector" not in restored["workerSpec"]

@@ -15,6 +15,7 @@ import pytest
 from kubectl_kserve_mn import edits, patch
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import pods_from_dicts
+from kubectl_kserve_mn.undo import plan_undo
 from tests.nodes import gpu_node, inventory_of
 from tests.test_patch import GPU, V0150, V0151, fix, isvc
 
@@ -91,7 +92,7 @@ def test_the_v0151_seed_fix_changes_exactly_these_fields_for_these_reasons() -> 
 
 def test_undo_removes_what_fix_added_in_reverse_order_and_drops_the_record() -> None:
     fixed = fix(isvc(V0151), V0151).after
-    undo = patch.plan_undo(fixed, V0151)
+    undo = plan_undo(fixed, V0151)
     assert undo is not None
     record = fixed["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION]
     assert [(c.path_text, c.new, c.summary) for c in undo.changes] == [
@@ -152,7 +153,7 @@ def test_undo_drops_an_annotations_map_it_leaves_empty_and_notes_places_that_are
     obj = isvc(V0151)
     obj["metadata"]["annotations"] = {edits.PREVIOUS_LAYOUT_ANNOTATION: record}
     obj["spec"]["predictor"]["workerSpec"]["containers"] = []
-    undo = patch.plan_undo(obj, V0151)
+    undo = plan_undo(obj, V0151)
     assert undo is not None
     assert undo.notes == (
         "cannot restore spec.predictor.workerSpec.containers[3].name: the object no longer has that place",
@@ -177,7 +178,7 @@ def test_a_record_not_written_by_fix_is_refused_saying_why(raw: str, why: str) -
     obj = isvc(V0151)
     obj["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION] = raw
     with pytest.raises(InputError) as refused:
-        patch.plan_undo(obj, V0151)
+        plan_undo(obj, V0151)
     assert str(refused.value) == f"annotation kserve-mn/previous-layout is not a record written by fix: {why}"
 
 

@@ -18,6 +18,7 @@ from kubectl_kserve_mn.kserve.admission import admit_inferenceservice
 from kubectl_kserve_mn.kserve.controller import compute_layout
 from kubectl_kserve_mn.kserve.eras import Era, era_for
 from kubectl_kserve_mn.kserve.runtimes import shipped_runtime
+from kubectl_kserve_mn.undo import plan_undo
 from tests.nodes import gpu_node, inventory_of
 
 V0150 = era_for((0, 15, 0))
@@ -139,7 +140,7 @@ def test_previous_layout_records_old_values_with_null_for_absent_fields() -> Non
 def test_undo_restores_the_object_exactly(era: Era) -> None:
     original = isvc(era)
     plan = fix(original, era)
-    undo = patch.plan_undo(plan.after, era)
+    undo = plan_undo(plan.after, era)
     assert undo is not None
     assert undo.after == original
     assert edits.apply_merge_patch(plan.after, undo.patch) == original
@@ -147,17 +148,17 @@ def test_undo_restores_the_object_exactly(era: Era) -> None:
 
 
 def test_undo_without_a_record_is_none_and_a_foreign_record_is_an_input_error() -> None:
-    assert patch.plan_undo(isvc(V0151), V0151) is None
+    assert plan_undo(isvc(V0151), V0151) is None
     broken = isvc(V0151)
     broken["metadata"]["annotations"][edits.PREVIOUS_LAYOUT_ANNOTATION] = "not json"
     with pytest.raises(InputError, match="previous-layout"):
-        patch.plan_undo(broken, V0151)
+        plan_undo(broken, V0151)
 
 
 def test_undo_restores_values_the_installed_webhook_would_reject_and_says_so() -> None:
     original = isvc(V0150)  # PP=1 is rejected by v0.15.0
     plan = fix(original, V0150)
-    undo = patch.plan_undo(plan.after, V0150)
+    undo = plan_undo(plan.after, V0150)
     assert undo is not None and undo.after == original
     assert undo.admission is not None and not undo.admission.allowed
     assert "cannot be less than 2(1)" in (undo.admission.message or "")
@@ -230,7 +231,7 @@ def test_forbidden_env_vars_move_into_workerspec_and_undo_puts_them_back_in_plac
         predictor["workerSpec"]["tensorParallelSize"],
     ) == (2, 8)
     assert admit_inferenceservice(plan.after, V0151).allowed
-    undo = patch.plan_undo(plan.after, V0151)
+    undo = plan_undo(plan.after, V0151)
     assert undo is not None and undo.after == obj
 
 

@@ -43,6 +43,7 @@ from kubectl_kserve_mn.kserve.rollout import (
 )
 from kubectl_kserve_mn.model.source import model_spec_from_isvc
 from kubectl_kserve_mn.planner import MemoryOptions
+from kubectl_kserve_mn.undo import plan_undo
 
 if TYPE_CHECKING:
     from kubectl_kserve_mn.cluster import Cluster
@@ -219,7 +220,7 @@ def fix_command(
     where = f"InferenceService {namespace}/{name}"
     inputs = _read_inputs(cluster, namespace, isvc)
     if undo:
-        plan = patch.plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources)
+        plan = plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources)
         if plan is None:
             click.echo(
                 f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
