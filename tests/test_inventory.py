@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from kubectl_kserve_mn import quantity as quantities
 from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs.k8s import Pod, device_count, pods_from_dicts
 from kubectl_kserve_mn.inventory import pod_effective_request
@@ -63,6 +66,23 @@ def test_device_quantities_are_whole_numbers_in_any_spelling_kubernetes_accepts(
     assert device_count("2000m") == 2
     assert device_count("1k") == 1000
     assert device_count(8.0) == 8
+
+
+@given(
+    st.from_regex(r"[0-9]{1,9}", fullmatch=True)
+    | st.sampled_from(["999999", "1000000", "1000001", "０8", "²"])
+)
+def test_plain_digit_counts_read_as_the_exact_quantity_parser_reads_them(text: str) -> None:
+    # device_count reads short ASCII digit strings without Decimal; every answer must be the parser's.
+    try:
+        exact = quantities.parse(text)
+    except ValueError:
+        exact = None
+    if exact is None or exact > 1_000_000:
+        with pytest.raises(ValueError):
+            device_count(text)
+    else:
+        assert device_count(text) == int(exact)
 
 
 @pytest.mark.parametrize(
