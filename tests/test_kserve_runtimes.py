@@ -13,6 +13,8 @@ from kubectl_kserve_mn.kserve.runtimes import (
     effective_parallelism,
     merged_head_container,
     merged_worker_container,
+    runtimes_by_namespace,
+    runtimes_in_scope,
     select_runtime,
     shipped_runtime,
 )
@@ -120,6 +122,32 @@ def test_auto_selection_prefers_namespaced_then_higher_priority() -> None:
     high["spec"]["supportedModelFormats"][0]["priority"] = 5
     assert select_runtime(isvc(), [csr(), low, high]).name == "high"
     assert select_runtime(isvc(), [csr(), low]).name == "low"  # namespaced before cluster-scoped
+
+
+def test_runtimes_grouped_by_namespace_give_every_object_the_choice_the_whole_list_gives() -> None:
+    # check -A picks each InferenceService's runtime from its namespace's group plus the cluster-scoped
+    # ones; named, auto-selected, shadowed and missing runtimes must come out as from the full list.
+    runtimes: list[dict[str, Any]] = []
+    for ns in ("ml", "team-a", "team-b"):
+        runtimes.append(as_sr(csr(), "kserve-huggingfaceserver-multinode", ns))  # shadows the CSR by name
+        prioritised = as_sr(csr(), f"fast-{ns}", ns)
+        prioritised["spec"]["supportedModelFormats"][0]["priority"] = 9
+        runtimes.append(prioritised)
+    runtimes.append(csr())
+    groups = runtimes_by_namespace(runtimes)
+    assert sorted(groups, key=str) == [None, "ml", "team-a", "team-b"]
+    for ns in ("ml", "team-a", "team-b", "team-c"):
+        for named in (None, "kserve-huggingfaceserver-multinode", "fast-ml", "absent"):
+            obj = isvc(named)
+            obj["metadata"]["namespace"] = ns
+            whole, scoped = select_runtime(obj, runtimes), select_runtime(obj, runtimes_in_scope(groups, ns))
+            assert (scoped.kind, scoped.name, scoped.error) == (whole.kind, whole.name, whole.error), (
+                ns,
+                named,
+            )
+    assert select_runtime({**isvc(), "metadata": {"name": "x", "namespace": "team-a"}}, runtimes).name == (
+        "fast-team-a"
+    )
 
 
 def test_predictor_without_model_has_no_runtime() -> None:

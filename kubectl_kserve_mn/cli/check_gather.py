@@ -62,6 +62,8 @@ from kubectl_kserve_mn.kserve.runtimes import (
     CLUSTER_SERVING_RUNTIME,
     SERVING_RUNTIME,
     SHIPPED_MULTINODE_RUNTIME,
+    runtimes_by_namespace,
+    runtimes_in_scope,
     select_runtime,
     shipped_runtime,
 )
@@ -456,14 +458,16 @@ def online(
     if multinode:
         isvc_names = tuple(r.name for r in refs if r.matches("InferenceService"))
         pods_by_isvc, events_by_ns = _isvc_pods_and_events(cluster, run, scope, isvc_names)
+    runtime_groups = runtimes_by_namespace(runtimes)
     for isvc in multinode:
         ns, name = str(meta(isvc).get("namespace")), str(meta(isvc).get("name"))
+        in_scope = runtimes_in_scope(runtime_groups, ns)
         pods = pods_by_isvc.get((ns, name), [])
         events = events_by_ns.get(ns, []) if any(p.phase == "Pending" for p in pods) else []
         model = models.for_isvc(isvc)
         report = check_inferenceservice(
             isvc,
-            runtimes,
+            in_scope,
             version,
             custom_gpu_types=custom,
             nodes=view,
@@ -473,7 +477,7 @@ def online(
             model=model,
         )
         run.reports.append(run.judged(isvc, report, pods=pods, model=model))
-        choice = select_runtime(isvc, runtimes)
+        choice = select_runtime(isvc, in_scope)
         if choice.runtime is not None:
             rt_ns = meta(choice.runtime).get("namespace")
             used[(str(choice.kind), str(rt_ns) if rt_ns else None, str(choice.name))] = choice.runtime

@@ -127,6 +127,23 @@ def _order(runtimes: list[dict[str, Any]], format_name: Any) -> list[dict[str, A
     return with_priority + without
 
 
+def runtimes_by_namespace(runtimes: Sequence[Mapping[str, Any]]) -> dict[str | None, list[Mapping[str, Any]]]:
+    """``runtimes`` grouped by namespace (``None``: ClusterServingRuntimes and namespace-less ones), in
+    their order. ``runtimes_in_scope`` of a group is what :func:`select_runtime` may choose from for an
+    InferenceService of that namespace: a fleet's check does not scan every runtime per object."""
+    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    for runtime in runtimes:
+        groups.setdefault(_namespace(runtime), []).append(runtime)
+    return groups
+
+
+def runtimes_in_scope(
+    groups: Mapping[str | None, Sequence[Mapping[str, Any]]], namespace: str
+) -> list[Mapping[str, Any]]:
+    """The runtimes an InferenceService in ``namespace`` may use: that namespace's, then the rest."""
+    return [*groups.get(namespace, ()), *groups.get(None, ())]
+
+
 def select_runtime(isvc: Mapping[str, Any], runtimes: Sequence[Mapping[str, Any]]) -> RuntimeChoice:
     """The runtime KServe's controller would use for ``isvc``.
 
