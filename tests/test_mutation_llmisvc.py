@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kubectl_kserve_mn.inputs import BadInput
-from kubectl_kserve_mn.kserve.llmisvc import admit_llmisvc
+from kubectl_kserve_mn.kserve.llmisvc import admit_llmisvc, compute_llm_layout
 from kubectl_kserve_mn.kserve.llmisvc.gotemplate import TemplateError, child_name, render, template_data
 from kubectl_kserve_mn.kserve.llmisvc.layout import VllmParallelism, command_tokens, parallel_flags
 from kubectl_kserve_mn.kserve.llmisvc.presets import shipped_presets
@@ -19,6 +19,7 @@ from kubectl_kserve_mn.kserve.llmisvc.spec import Parallelism
 from tests.llmisvc_objects import era, llmisvc, pod
 
 PREFIX = 'LLMInferenceService.serving.kserve.io "llama" is invalid: '
+DATA = {"data": 2, "dataLocal": 1}
 PIPELINE_AND_DATA = (
     "cannot set both pipeline parallelism and data parallelism (data or dataLocal) simultaneously"
 )
@@ -195,3 +196,40 @@ def test_a_prefill_block_that_is_not_a_mapping_is_refused_at_its_path() -> None:
     with pytest.raises(BadInput) as refused:
         read(llmisvc(prefill="x"))
     assert str(refused.value) == 'LLMInferenceService team-a/llama: spec.prefill: "x" is not a mapping'
+
+
+def test_a_prefill_and_decode_layout_serializes_both_workloads() -> None:
+    obj = llmisvc(parallelism=DATA, worker=pod(8), prefill={"parallelism": DATA, "worker": pod(4)})
+    result = compute_llm_layout(obj, era("v0.20.0"))
+    data = result.to_json()
+    assert data["prefill"] == result.prefill.to_json()
+    assert (data["prefill"]["lws"]["name"], data["prefill"]["workerGpus"]) == ("llama-kserve-mn-prefill", 4)
+
+
+def test_the_decode_workload_merges_the_decode_preset_not_the_single_node_one() -> None:
+    # kserve-config-llm-decode-template serves on 8001 (the routing sidecar takes 8000); the main preset on 8000.
+    result = compute_llm_layout(llmisvc(prefill={"template": pod(4)}, template=pod(8)), era("v0.17.0"))
+    assert result.main.preset == "kserve-config-llm-decode-template"
+    assert result.main.command[result.main.command.index("--port") + 1] == "8001"
+
+
+def test_a_prefill_workload_reads_its_args_channel_from_the_presets_prefill_block() -> None:
+    # v0.16.0's prefill preset sets args under spec.prefill.template, not under spec.template.
+    result = compute_llm_layout(llmisvc(prefill={"template": pod(4)}, template=pod(8)), era("v0.16.0"))
+    assert result.prefill.args_channel == "args (replacing the preset's list)"
+
+
+def test_a_pod_the_api_server_refuses_is_a_bare_pod_create_failure() -> None:
+    leader = {"containers": [{"name": "main", "resources": {"limits": {"nvidia.com/gpu": "1.5"}}}]}
+    main = compute_llm_layout(llmisvc(parallelism=DATA, worker=pod(8), template=leader), era("v0.20.0")).main
+    assert main.controller_reason == "PodCreateFailed"
+    assert main.controller_error == (
+        'the API server refuses the main pods: spec.containers[0].resources.limits["nvidia.com/gpu"]: '
+        '"1.5" is not a whole number (must be an integer)'
+    )
+
+
+def test_the_worker_pod_template_is_kept_for_the_placement_checks() -> None:
+    worker = {"nodeSelector": {"pool": "h100"}, "containers": [{"name": "main"}]}
+    main = compute_llm_layout(llmisvc(parallelism=DATA, worker=worker, template=pod(8)), era("v0.20.0")).main
+    assert main.worker_pod is not None and main.worker_pod["nodeSelector"] == {"pool": "h100"}

@@ -10,6 +10,7 @@ DeepSeek-V3 671B plus its 14B MTP module of which 11.6B are not shared, gpt-oss-
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,73 @@ def test_expert_parallelism_keeps_whole_experts_per_rank() -> None:
         for ep in (False, True)
     ]
     assert sizes == [18453300480, 17348265216]
+
+
+def test_a_vision_tower_without_a_layer_count_is_refused_without_a_hint() -> None:
+    from kubectl_kserve_mn.model import model_from_config
+
+    cfg = config("mistralai--Mistral-Small-3.2-24B-Instruct-2506")
+    del cfg["vision_config"]["num_hidden_layers"]
+    with pytest.raises(BadInput) as refused:
+        model_from_config(cfg, "m")
+    assert str(refused.value) == "model m: vision_config.num_hidden_layers: is missing"
+
+
+def test_max_num_seqs_reaches_the_scheduler_limits() -> None:
+    from kubectl_kserve_mn.model import estimate_memory
+
+    llama = model("meta-llama--Meta-Llama-3.1-8B")
+    limits = [
+        estimate_memory(
+            llama, 1, 1, 81559 * 2**20, max_num_seqs=seqs, gpu_product="NVIDIA-H100-80GB-HBM3"
+        ).limits
+        for seqs in (None, 64)
+    ]
+    assert [x.max_num_seqs for x in limits] == [1024, 64]
+
+
+def test_an_intermediate_size_tp_does_not_divide_is_named_in_the_refusal() -> None:
+    deepseek = model("deepseek-ai--DeepSeek-V3")
+    dense = replace(deepseek, intermediate_size=18433)
+    experts = replace(deepseek, moe_intermediate_size=2049)
+    assert [v.message for v in layout_violations(dense, 2, 1)] == [
+        "18433 is not divisible by 2 (intermediate_size by TP)"
+    ]
+    assert [v.message for v in layout_violations(experts, 2, 1)] == [
+        "2049 is not divisible by 2 (moe_intermediate_size by TP)"
+    ]
+
+
+def test_expert_parallelism_admits_tp_sizes_that_would_split_an_expert_unevenly() -> None:
+    from kubectl_kserve_mn.model.rules import allowed_tensor_parallel
+
+    experts = replace(model("deepseek-ai--DeepSeek-V3"), moe_intermediate_size=2049)
+    assert allowed_tensor_parallel(experts, [1, 2, 4, 8]) == [1]
+    assert allowed_tensor_parallel(experts, [1, 2, 4, 8], expert_parallel=True) == [1, 2, 4, 8]
+
+
+def test_the_mxfp4_backend_spread_follows_expert_parallelism() -> None:
+    from kubectl_kserve_mn.model import estimate_memory
+
+    gpt = model("openai--gpt-oss-120b")
+    spread = [
+        estimate_memory(gpt, 4, 1, 81559 * 2**20, expert_parallel=ep, gpu_product="NVIDIA-H100-80GB-HBM3")
+        .stages[0]
+        .uncertainty_bytes
+        for ep in (False, True)
+    ]
+    # Marlin's padding of all 128 experts sharded by 4, or of 32 whole experts per rank.
+    assert spread == [2170297076, 2514988747]
+
+
+def test_expert_parallelism_on_a_bf16_moe_keeps_the_bytes_when_tp_divides_the_experts() -> None:
+    from kubectl_kserve_mn.model import estimate_memory
+
+    mixtral = model("mistralai--Mixtral-8x7B-v0.1")
+    weights = {
+        estimate_memory(
+            mixtral, 2, 1, 81559 * 2**20, expert_parallel=ep, gpu_product="NVIDIA-H100-80GB-HBM3"
+        ).per_gpu_weights_bytes
+        for ep in (False, True)
+    }
+    assert weights == {46704107520}  # 4 whole experts of 8 per rank = every expert sharded by 2

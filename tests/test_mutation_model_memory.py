@@ -5,6 +5,7 @@ configs each checkpoint format writes, and the Hub's errors (from the mutation a
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from kubectl_kserve_mn.errors import InputError
 from kubectl_kserve_mn.inputs import BadInput
 from kubectl_kserve_mn.model import estimate_memory, load_model, memory_violations, parse_quantization
 from kubectl_kserve_mn.model.memory import signed_gib
+from kubectl_kserve_mn.model.reserve import _token_bytes, profile_reserve
 from kubectl_kserve_mn.model.source import _hub_reachable
+from kubectl_kserve_mn.model.vllm import SchedulerLimits, scheduler_limits, vllm_eras
 from tests.test_model import _fake_hub, _HubError
 
 MODELS = Path(__file__).parent / "fixtures" / "models"
@@ -341,3 +344,70 @@ def test_a_config_number_that_is_text_is_refused_naming_the_field() -> None:
     with pytest.raises(BadInput) as refused:
         model_from_config(config, "m")
     assert str(refused.value) == 'model m: rope_scaling.factor: "abc" is not a number'
+
+
+def _forward(model: Any, *, first: bool = True, tp: int = 8) -> int:
+    era = vllm_eras("0.11.0")[0]
+    limits = SchedulerLimits(max_num_batched_tokens=8192, max_num_seqs=256)
+    reserve = profile_reserve(
+        model, tp, 4, first=first, last=False, era=era, limits=limits, cuda_graphs=False
+    )
+    return reserve.forward
+
+
+def test_a_shared_expert_adds_its_projections_to_the_forward_peak() -> None:
+    deepseek = _model("deepseek-ai--DeepSeek-V3")
+    assert deepseek.shared_expert_intermediate_size == 2048
+    without = replace(deepseek, shared_expert_intermediate_size=None)
+    # 3 x 2048 / TP 8 = 768 more activation elements per token, 2 bytes each, for 8192 tokens.
+    assert _forward(deepseek) - _forward(without) == 8192 * 768 * 2
+
+
+def test_a_later_pipeline_stage_also_holds_the_tensors_it_received() -> None:
+    llama = _model("meta-llama--Meta-Llama-3.1-70B")
+    # hidden states and residual from the previous stage: 2 x 8192 hidden elements per token, 2 bytes each.
+    assert _forward(llama, first=False) - _forward(llama, first=True) == 2 * 8192 * 8192 * 2
+
+
+def test_the_attention_term_counts_query_and_output_heads_plus_key_and_value_heads() -> None:
+    # With a tiny MLP the attention projections are the largest transient: (2 x 64 + 2 x 8) x 128 at TP 1.
+    small_mlp = replace(_model("meta-llama--Meta-Llama-3.1-70B"), intermediate_size=1024)
+    elements = _token_bytes(small_mlp, 1)
+    assert elements == (3 * 8192, (2 * 64 + 2 * 8) * 128)
+    assert all(type(x) is int for x in elements)  # whole heads per rank: no float reaches the JSON
+
+
+def test_the_hub_probe_uses_the_schemes_default_port_and_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, Any]] = []
+
+    def connect(address: Any, timeout: Any = None) -> Any:
+        calls.append((address, timeout))
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    assert _hub_reachable(timeout=1.5) is False
+    monkeypatch.setenv("HF_ENDPOINT", "http://mirror.example")
+    assert _hub_reachable(timeout=1.5) is False
+    assert calls == [(("huggingface.co", 443), 1.5), (("mirror.example", 80), 1.5)]
+
+
+def test_without_chunked_prefill_one_batch_holds_a_whole_max_length_prompt() -> None:
+    assert scheduler_limits(H100, PRODUCT, max_model_len=32768, chunked_prefill=False) == SchedulerLimits(
+        32768, 1024
+    )
+    assert scheduler_limits(H100, PRODUCT, max_model_len=32768) == SchedulerLimits(8192, 1024)
+
+
+def test_a_config_file_that_is_not_utf8_is_named_in_the_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(InputError) as refused:
+        load_model(str(path))
+    assert str(refused.value) == f"cannot read config.json {path}: not UTF-8 text"
+
+
+def test_a_vision_towers_weights_stay_whole_bytes_per_rank() -> None:
+    mistral = _model("mistralai--Mistral-Small-3.2-24B-Instruct-2506")
+    data = estimate_memory(mistral, 2, 1, H100, gpu_product=PRODUCT).to_json()
+    assert type(data["perGpuWeightsBytes"]) is int and type(data["stages"][0]["weightsBytes"]) is int
