@@ -7,6 +7,8 @@ are in test_completion_e2e.py."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -402,6 +404,21 @@ def test_completion_command_prints_a_script_that_calls_back_the_program(shell: s
     assert result.stdout == script(shell)
     assert "kubectl-kserve_mn __complete" in result.stdout or "__complete" in result.stdout
     assert "_kubectl_kserve_mn" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("shell", "check_syntax"),
+    [("bash", ["bash", "-n"]), ("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])],
+)
+def test_completion_scripts_parse_in_their_shells(
+    shell: str, check_syntax: list[str], tmp_path: Path
+) -> None:
+    if shutil.which(check_syntax[0]) is None:
+        pytest.skip(f"{shell} is not installed")
+    path = tmp_path / f"completion.{shell}"
+    path.write_text(script(shell))
+    proc = subprocess.run([*check_syntax, str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_completion_command_refuses_another_shell_in_one_line() -> None:
