@@ -177,6 +177,18 @@ def test_what_the_quick_help_cannot_lay_out_like_click_is_left_to_click(
     assert render() is None
 
 
+def test_clicks_shell_completion_variable_still_reaches_click(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["kubectl-kserve_mn"])
+    monkeypatch.setenv("_KUBECTL KSERVE_MN_COMPLETE", "bash_source")
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "_KUBECTL KSERVE_MN_COMPLETE=bash_complete" in out and "Usage:" not in out  # click's bash script
+
+
 def _run_with_stdout(args: list[str], stdout: int) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(

@@ -79,10 +79,14 @@ def _top_level_help(args: list[str]) -> str | None:
     what click prints (:mod:`.quick_help`)."""
     if args not in ([], ["-h"], ["--help"], ["help"]):
         return None
+    prog = program_name()
+    # click's own shell completion, asked for through _<PROG>_COMPLETE, runs instead of any command
+    if os.environ.get("_" + prog.replace("-", "_").replace(".", "_").upper() + "_COMPLETE"):
+        return None
     from kubectl_kserve_mn.cli import quick_help
     from kubectl_kserve_mn.cli.help_text import help_width
 
-    return quick_help.top_level_help(program_name(), help_width())
+    return quick_help.top_level_help(prog, help_width())
 
 
 def _print_fast(text: str) -> int:
