@@ -1,7 +1,7 @@
 """The command-line shell: parses flags, calls the core, renders. No KServe logic lives here.
 
-This module is the entry point and imports nothing heavy: ``version --client`` is answered here without
-click (:mod:`.about`); everything else goes to the click group in :mod:`.app` (also reachable as
+This module is the entry point and imports nothing heavy: ``version --client`` (:mod:`.about`) and the
+top-level help (:mod:`.quick_help`) are answered here without click; everything else goes to the click group in :mod:`.app` (also reachable as
 ``kubectl_kserve_mn.cli.cli``), whose sub-commands are imported lazily, so ``--help`` imports click and
 a few small modules of ours, never the cluster package or the kubernetes client. kubectl's global
 connection flags are accepted before the command too (``kubectl kserve-mn -n team-a check``); given in
@@ -60,7 +60,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _client_version(args: list[str]) -> bool:
+def _client_version(args: list[str]) -> str | None:
     """``version --client``: printed here, without click (start-up of the Krew binary, issue 12)."""
     if args not in (["version", "--client"], ["--client", "version"]) and args != [
         "version",
@@ -68,22 +68,50 @@ def _client_version(args: list[str]) -> bool:
         "-o",
         "text",
     ]:
-        return False
+        return None
     from kubectl_kserve_mn.cli import about
 
+    return about.client_text(about.plugin_info())
+
+
+def _top_level_help(args: list[str]) -> str | None:
+    """No command, ``-h``, ``--help``, ``help``: the group's help, without click when it is sure to print
+    what click prints (:mod:`.quick_help`)."""
+    if args not in ([], ["-h"], ["--help"], ["help"]):
+        return None
+    prog = program_name()
+    # click's own shell completion, asked for through _<PROG>_COMPLETE, runs instead of any command
+    if os.environ.get("_" + prog.replace("-", "_").replace(".", "_").upper() + "_COMPLETE"):
+        return None
+    from kubectl_kserve_mn.cli import quick_help
+    from kubectl_kserve_mn.cli.help_text import help_width
+
+    return quick_help.top_level_help(prog, help_width())
+
+
+def _print_fast(text: str) -> int:
+    """Print a fast path's text; the exit code. A reader that went away is not an error (exit 0, as in
+    the click group); a full disk is the group's one line and exit 1."""
     try:
-        sys.stdout.write(about.client_text(about.plugin_info()) + "\n")
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
     except BrokenPipeError:
-        sys.stderr.close()
-    return True
+        # stdout points at /dev/null so that the interpreter's last flush has nowhere to fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as err:
+        from kubectl_kserve_mn.cli.app import exit_for_output_error
+
+        exit_for_output_error(err)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (``kubectl-kserve_mn``)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    if _client_version(args):
-        sys.exit(0)
+    if sys.stdout is not None:  # stdout closed (`>&-`): click's echo prints nothing, quietly
+        text = _client_version(args) or _top_level_help(args)
+        if text is not None:
+            sys.exit(_print_fast(text))
     from kubectl_kserve_mn.cli.app import cli
 
     cli.main(args=args, prog_name=program_name())

@@ -14,10 +14,17 @@ from kubectl_kserve_mn import __version__
 from kubectl_kserve_mn.cli import COMMANDS, EXIT_INTERNAL
 from kubectl_kserve_mn.cli.flags import (
     Command,
-    exit_codes,
     format_option_sections,
     global_connection_options,
     normalize_bool_flags,
+)
+from kubectl_kserve_mn.cli.help_text import (
+    GROUP_HELP,
+    HELP_OPTION_NAMES,
+    MAX_HELP_WIDTH,
+    VERSION_OPTION_NAMES,
+    group_epilog,
+    help_width,
 )
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_USAGE, KserveMnError
 
@@ -76,13 +83,7 @@ class LazyGroup(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         except OSError as err:
-            if err.errno not in _OUTPUT_ERRNOS:
-                _internal_error(err)
-            # The output could not be written (a full disk, a quota, an I/O error): the command did
-            # not deliver what it was asked for, which is not a bug of ours.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
-            sys.exit(EXIT_FINDINGS)
+            exit_for_output_error(err)
         except Exception as err:  # the promise is "never a traceback"
             _internal_error(err)
         sys.exit(code if isinstance(code, int) else 0)
@@ -100,6 +101,16 @@ _OUTPUT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 """Errors writing the output that are the environment's, not a bug: exit 1 with one line."""
 
 
+def exit_for_output_error(err: OSError) -> NoReturn:
+    """The output could not be written (a full disk, a quota, an I/O error): the command did not deliver
+    what it was asked for, which is not a bug of ours (exit 1 with one line); any other OSError is one."""
+    if err.errno not in _OUTPUT_ERRNOS:
+        _internal_error(err)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    click.echo(f"error: cannot write the output: {err.strerror or err}", err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
 def _internal_error(err: Exception) -> NoReturn:
     if os.environ.get("KSERVE_MN_DEBUG"):
         raise err
@@ -111,52 +122,28 @@ def _internal_error(err: Exception) -> NoReturn:
     sys.exit(EXIT_INTERNAL)
 
 
-MAX_HELP_WIDTH = 100
-
-
-def _help_width() -> int:
-    """The help's width exactly as click computes it (COLUMNS, else the terminal, else 80; at most
-    MAX_HELP_WIDTH), without click importing shutil (and with it bz2 and lzma) to ask."""
-    columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() else 0
-    if width <= 0:
-        try:
-            width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
-        except (OSError, ValueError, AttributeError):
-            width = 0
-    return max(min(width if width > 0 else 80, MAX_HELP_WIDTH) - 2, 50)
-
-
 CONTEXT_SETTINGS: dict[str, Any] = {
-    "help_option_names": ["-h", "--help"],
+    "help_option_names": list(HELP_OPTION_NAMES),
     "max_content_width": MAX_HELP_WIDTH,
 }
 
-EPILOG = (
-    exit_codes(
-        "success",
-        "the command worked and found problems (no feasible layout, error findings, a diff exists)",
-    )
-    + "\n\nUse 'kubectl kserve-mn help COMMAND' or 'kubectl kserve-mn COMMAND --help' for a command's flags."
-)
+EPILOG = group_epilog()
 
 
 @click.group(
     cls=LazyGroup,
-    context_settings={**CONTEXT_SETTINGS, "terminal_width": _help_width()},
+    context_settings={**CONTEXT_SETTINGS, "terminal_width": help_width()},
+    help=GROUP_HELP,
     epilog=EPILOG,
     invoke_without_command=True,
 )
-@click.version_option(__version__, "--version", prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, *VERSION_OPTION_NAMES, prog_name="kubectl-kserve_mn", message="%(prog)s %(version)s"
+)
 @global_connection_options
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Plan, check and fix KServe multi-node (Ray + vLLM) InferenceServices.
-
-    Reads GPU capacity from the current kube context, predicts what KServe's webhook and
-    controller will do with your pipeline/tensor parallel settings, and suggests or applies
-    settings that schedule.
-    """
+    # The help is GROUP_HELP (help_text.py), which quick_help.py renders without click.
     if ctx.invoked_subcommand is None:
         # Like kubectl: no command prints the help, exit 0.
         click.echo(ctx.get_help())

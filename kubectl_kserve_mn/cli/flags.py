@@ -13,15 +13,25 @@ from typing import Any, TypeVar
 
 import click
 
+from kubectl_kserve_mn.cli.help_text import CONNECTION_FLAGS, CONNECTION_HELP, exit_codes
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = [
+    "CONNECTION_HELP",
+    "CONNECTION_META",
+    "CONNECTION_PARAM_NAMES",
+    "Command",
+    "ConnectionOption",
+    "connection_params",
+    "exit_codes",
+    "format_option_sections",
+    "global_connection_options",
+    "normalize_bool_flags",
+]
 
 CONNECTION_META = "kubectl_kserve_mn.connection"
 """Where the group keeps the connection flags given before the command (click's shared ctx.meta)."""
-
-CONNECTION_HELP = (
-    "Connection flags are kubectl's global flags, with kubectl's meaning; they may also come before the "
-    "command (kubectl kserve-mn -n team-a check). Given in both places, the one after the command wins."
-)
 
 
 class ConnectionOption(click.Option):
@@ -52,54 +62,7 @@ CONNECTION_PARAM_NAMES = (
 def connection_params() -> list[Callable[[F], F]]:
     """The connection flags, in the order of the help; new instances for each command."""
 
-    def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
-        return click.option(*decls, cls=ConnectionOption, **attrs)
-
-    return [
-        option(
-            "--kubeconfig",
-            metavar="PATH",
-            help="Path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).",
-        ),
-        option("--context", metavar="NAME", help="The kubeconfig context to use."),
-        option("--cluster", "cluster_name", metavar="NAME", help="The kubeconfig cluster to use."),
-        option("--user", metavar="NAME", help="The kubeconfig user to use."),
-        option(
-            "-n",
-            "--namespace",
-            metavar="NS",
-            help="Namespace (default: the context's namespace, else 'default').",
-        ),
-        option("--request-timeout", metavar="DURATION", help="Per-request timeout (e.g. 10s, 1m; 0 = none)."),
-        option("-s", "--server", metavar="URL", help="The address and port of the Kubernetes API server."),
-        option("--token", metavar="TOKEN", help="Bearer token for authentication to the API server."),
-        option("--as", "impersonate", metavar="USER", help="Username to impersonate for the operation."),
-        option(
-            "--as-group",
-            "impersonate_groups",
-            metavar="GROUP",
-            multiple=True,
-            help="Group to impersonate (repeatable).",
-        ),
-        option("--as-uid", "impersonate_uid", metavar="UID", help="UID to impersonate for the operation."),
-        option(
-            "--certificate-authority",
-            metavar="PATH",
-            help="Path to a cert file for the certificate authority.",
-        ),
-        option("--client-certificate", metavar="PATH", help="Path to a client certificate file for TLS."),
-        option("--client-key", metavar="PATH", help="Path to a client key file for TLS."),
-        option(
-            "--insecure-skip-tls-verify/--no-insecure-skip-tls-verify",
-            default=None,
-            help="Do not check the server's certificate (insecure; said once on stderr).",
-        ),
-        option(
-            "--tls-server-name",
-            metavar="NAME",
-            help="Server name for the server certificate's validation (default: the server's host name).",
-        ),
-    ]
+    return [click.option(*decls, cls=ConnectionOption, **attrs) for decls, attrs in CONNECTION_FLAGS]
 
 
 def global_connection_options(func: F) -> F:
@@ -139,25 +102,6 @@ def normalize_bool_flags(args: list[str]) -> list[str]:
             raise click.UsageError(f'invalid argument "{value}" for "{name}" flag: expected true or false')
         out.append(arg)
     return out
-
-
-def exit_codes(ok: str, problems: str | None = None, cluster: str | None = None) -> str:
-    """The same "Exit codes" block for every command's help (the README's table)."""
-    import textwrap
-
-    rows = [
-        ("0", ok),
-        ("1", problems or "(not used)"),
-        ("2", "usage or input error: a bad flag, an unreadable or malformed file or kubeconfig"),
-        ("3", cluster or "cluster or API error: unreachable, TLS, 401, 403, not found, conflict"),
-        ("4", "internal error (a bug: please report it; KSERVE_MN_DEBUG=1 prints the traceback)"),
-    ]
-    lines = ["\b", "Exit codes:"]
-    for code, text in rows:
-        wrapped = textwrap.wrap(text, width=86) or [""]
-        lines.append(f"  {code}  {wrapped[0]}")
-        lines.extend(f"     {more}" for more in wrapped[1:])
-    return "\n".join(lines)
 
 
 class Command(click.Command):
