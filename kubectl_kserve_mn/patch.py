@@ -398,7 +398,7 @@ def plan_fix(
                 )
                 result = sized
         if result.recommendation is None:
-            return replace(same, problem=_no_layout_text(result, wish_pp, wish_tp, target, own_pp * own_tp))
+            return replace(same, problem=_no_layout_text(result, wish_pp, wish_tp, target))
         layout = result.recommendation
         why = next((w for w in result.warnings if w.startswith("the requested")), None)
         if why is None:
@@ -558,13 +558,12 @@ def _recreate_strategy(edit: Editor) -> None:
         edit.set((*_STRATEGY, "rollingUpdate"), None, summary)
 
 
-def _no_layout_text(
-    result: planner.PlanResult, pp: int | None, tp: int | None, target: FixTarget, own_total: int
-) -> str:
-    total = tp * (pp or 1) if tp is not None else target.total_gpus or own_total
-    wish = f"PP={pp} x TP={tp}" if tp is not None else f"{total} GPUs"
+def _no_layout_text(result: planner.PlanResult, pp: int | None, tp: int | None, target: FixTarget) -> str:
+    # No TP wish means `--gpus N` (N >= 1, checked by the flag): N is the total asked for.
+    total = tp * (pp or 1) if tp is not None else target.total_gpus
+    wish = f"PP={pp} x TP={tp} ({total} GPUs)" if tp is not None else f"{total} GPUs"
     reasons = list(dict.fromkeys(f"{r.layout} on {r.pool}: {r.reason}" for r in result.rejected))
-    text = f"no layout of {wish} ({total} GPUs) fits this cluster under KServe {result.era.key} rules"
+    text = f"no layout of {wish} fits this cluster under KServe {result.era.key} rules"
     if reasons:
         text += " (" + "; ".join(reasons[:4]) + ("; ..." if len(reasons) > 4 else "") + ")"
     elif result.warnings:

@@ -31,6 +31,7 @@ from kubectl_kserve_mn.model import (
     kv_cache_dtype_bytes,
     layout_violations,
     load_model,
+    model_from_config,
     pp_partition,
 )
 from kubectl_kserve_mn.model.kvcache import cdiv, kv_layout
@@ -254,6 +255,50 @@ def test_logged_kv_tokens_split_the_blocks_between_groups_before_multiplying_by_
     assert layout.tokens(101) == 800
     assert layout.tokens(100) == 800
     assert kv_layout(gpt, 1, 2, 16, hybrid=False).tokens(101) == 1616
+
+
+# Qwen1.5-MoE-A2.7B-Chat-GPTQ-Int4's config.json (huggingface.co/Qwen), the fields the rules read: a
+# group-quantized MoE whose shared expert is TP-sharded even under expert parallelism.
+QWEN_MOE_GPTQ: dict[str, Any] = {
+    "architectures": ["Qwen2MoeForCausalLM"],
+    "model_type": "qwen2_moe",
+    "hidden_size": 2048,
+    "intermediate_size": 5632,
+    "moe_intermediate_size": 1408,
+    "shared_expert_intermediate_size": 5632,
+    "num_experts": 60,
+    "num_experts_per_tok": 4,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "max_position_embeddings": 8192,
+    "vocab_size": 151936,
+    "torch_dtype": "float16",
+    "decoder_sparse_step": 1,
+    "quantization_config": {
+        "bits": 4,
+        "group_size": 128,
+        "quant_method": "gptq",
+        "desc_act": False,
+        "sym": True,
+    },
+}
+
+
+def test_a_group_quantized_moe_checks_its_shared_expert_and_experts_against_the_group_size() -> None:
+    qwen = model_from_config(QWEN_MOE_GPTQ, "Qwen1.5-MoE-A2.7B-Chat-GPTQ-Int4")
+    misaligned = (
+        "The input size is not aligned with the quantized weight shape. This can be caused by too large "
+    )
+    # TP=2: the shared expert (5632/2 = 2816 = 22 x 128) is aligned; the experts (1408/2 = 704) are not.
+    assert [v.message for v in layout_violations(qwen, 2, 1)] == [
+        misaligned + "tensor parallel size. (1408/2 = 704 is not a multiple of the gptq group size 128)"
+    ]
+    # Expert parallelism keeps experts whole, but the shared expert is still split: 5632/8 = 704.
+    assert [v.message for v in layout_violations(qwen, 8, 1, expert_parallel=True)] == [
+        misaligned + "tensor parallel size. (5632/8 = 704 is not a multiple of the gptq group size 128)"
+    ]
+    assert layout_violations(qwen, 1, 1) == []
 
 
 def _stage(kv_cache: int, needed: int, uncertainty: int) -> StageMemory:

@@ -387,3 +387,20 @@ def test_a_pool_where_no_layout_passes_the_model_says_so_once_per_pool() -> None
     )
     assert result.rejected[0].layout == "PP=1 x TP=1"
     assert result.rejected[0].reason.endswith("(and no PP up to 1 fits this pool)")
+
+
+def test_a_cross_node_tp_wish_says_when_no_nvlink_clique_holds_its_pods() -> None:
+    # Two 4-GPU trays in different cliques: TP=8 would span them over the slow path. The reason names
+    # the cliques only where the pool has any (interconnect.py reads nvidia.com/gpu.clique).
+    clique = "nvidia.com/gpu.clique"
+    apart = inventory_of(
+        [gpu_node("tray-a", 4, labels={clique: "c1.1"}), gpu_node("tray-b", 4, labels={clique: "c2.1"})]
+    )
+    plain = inventory_of([gpu_node("tray-a", 4), gpu_node("tray-b", 4)])
+    request = PlanRequest(tensor_parallel=8, pipeline_parallel=1)
+    changed = (
+        "the requested PP=1 x TP=8 was changed to PP=2 x TP=4: it spreads tensor parallelism across pods"
+    )
+    advice = " (use --allow-cross-node-tp to prefer it)"
+    assert plan(apart, V020, request).warnings == (changed + " and no NVLink clique holds them all" + advice,)
+    assert plan(plain, V020, request).warnings == (changed + advice,)
