@@ -191,9 +191,7 @@ def test_no_layout_names_the_wish_the_total_and_each_pools_reason() -> None:
     )
     by_total = fix(isvc(V0151), V0151, target=patch.FixTarget(total_gpus=64))
     assert by_total.problem is not None
-    assert by_total.problem.startswith(
-        "no layout of 64 GPUs fits this cluster under KServe v0.15.1"
-    )
+    assert by_total.problem.startswith("no layout of 64 GPUs fits this cluster under KServe v0.15.1")
     empty = fix(isvc(V0151), V0151, inventory=inventory_of([]))
     assert empty.problem == (
         "no layout of PP=1 x TP=16 (16 GPUs) fits this cluster under KServe v0.15.1 rules (no GPU nodes found "
