@@ -24,6 +24,7 @@ from kubectl_kserve_mn.cli.options import (
     connect,
     resolve_kserve_version,
 )
+from kubectl_kserve_mn.cli.owned_pods import pods_and_events
 from kubectl_kserve_mn.errors import (
     EXIT_CLUSTER,
     EXIT_FINDINGS,
@@ -50,7 +51,6 @@ from kubectl_kserve_mn.findings.upgrade import breaks as upgrade_breaks
 from kubectl_kserve_mn.inputs import BadInput
 from kubectl_kserve_mn.inputs.documents import SourcedObject
 from kubectl_kserve_mn.inputs.k8s import (
-    Event,
     Pod,
     read_nodes_file,
     read_pods_file,
@@ -457,7 +457,10 @@ def online(
     used: dict[tuple[str, str | None, str], dict[str, Any]] = {}
     if multinode:
         isvc_names = tuple(r.name for r in refs if r.matches("InferenceService"))
-        pods_by_isvc, events_by_ns = _isvc_pods_and_events(cluster, run, scope, isvc_names)
+        owned = f"{ISVC_LABEL} in ({','.join(sorted(set(isvc_names)))})" if isvc_names else ISVC_LABEL
+        pods_by_isvc, events_by_ns = pods_and_events(
+            cluster, run.warnings, scope, owned, ISVC_LABEL, "InferenceServices"
+        )
     runtime_groups = runtimes_by_namespace(runtimes)
     for isvc in multinode:
         ns, name = str(meta(isvc).get("namespace")), str(meta(isvc).get("name"))
@@ -573,31 +576,3 @@ def _attempt(call: Callable[[], R]) -> tuple[R | None, str | None]:
         return call(), None
     except ClusterError as err:
         return None, err.message
-
-
-def _isvc_pods_and_events(
-    cluster: Cluster, run: CheckRun, namespace: str | None, names: tuple[str, ...]
-) -> tuple[dict[tuple[str, str], list[Pod]], dict[str, list[Event]]]:
-    """The pods of the InferenceServices, grouped by (namespace, name), and the FailedScheduling events of
-    the namespaces where one of them is Pending.
-
-    One paginated list of the pods labelled ``serving.kserve.io/inferenceservice`` (in the namespace, or all
-    of them for -A) instead of one label-selector list per InferenceService: each such list makes the API
-    server read every pod of the namespace, so 1,000 InferenceServices cost 1,000 full reads. Events: one
-    list per namespace that has a Pending pod."""
-    selector = f"{ISVC_LABEL} in ({','.join(sorted(set(names)))})" if names else ISVC_LABEL
-    try:
-        pods = cluster.list_pods(namespace, selector)
-    except ClusterError as err:
-        run.warnings.append(f"cannot read the InferenceServices' pods: {err.message}")
-        return {}, {}
-    by_isvc: dict[tuple[str, str], list[Pod]] = {}
-    for pod in pods:
-        by_isvc.setdefault((pod.namespace or "", pod.labels.get(ISVC_LABEL, "")), []).append(pod)
-    events: dict[str, list[Event]] = {}
-    for ns in sorted({p.namespace or "" for p in pods if p.phase == "Pending"}):
-        try:
-            events[ns] = cluster.list_events(ns, "reason=FailedScheduling")
-        except ClusterError as err:
-            run.warnings.append(f"cannot read events in {ns}: {err.message}")
-    return by_isvc, events

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubectl_kserve_mn.cli.kinds import LLM_INFERENCE_SERVICE, NameRef
+from kubectl_kserve_mn.cli.owned_pods import pods_and_events
 from kubectl_kserve_mn.errors import ClusterError, InputError, NotFoundError
 from kubectl_kserve_mn.findings import Finding, ModelInput, NodeView
 from kubectl_kserve_mn.findings.llmisvc import LlmItemReport, check_llminferenceservice
 from kubectl_kserve_mn.findings.llmisvc_cluster import NAME_LABEL, PART_OF, PART_OF_LABEL, fix_hint
 from kubectl_kserve_mn.inputs.documents import SourcedObject
-from kubectl_kserve_mn.inputs.k8s import Event, Pod
 from kubectl_kserve_mn.inputs.kserve_objects import ObjectCheck, validate_live
 from kubectl_kserve_mn.inputs.problems import BadInput, describe_value
 from kubectl_kserve_mn.kserve.eras import KServeVersion
@@ -412,29 +412,6 @@ def read_configs(
     return Configs(by_namespace, frozenset(unread), True), warnings
 
 
-def _pods_and_events(
-    cluster: Cluster, run: CheckRun, namespace: str | None, names: Sequence[str]
-) -> tuple[dict[tuple[str, str], list[Pod]], dict[str, list[Event]]]:
-    """The objects' pods by (namespace, name) from one list, and the FailedScheduling events of the
-    namespaces where one of them is Pending (one list per such namespace)."""
-    selector = PODS_SELECTOR + (f",{NAME_LABEL} in ({','.join(sorted(set(names)))})" if names else "")
-    try:
-        pods = cluster.list_pods(namespace, selector)
-    except ClusterError as err:
-        run.warnings.append(f"cannot read the LLMInferenceServices' pods: {err.message}")
-        return {}, {}
-    grouped: dict[tuple[str, str], list[Pod]] = {}
-    for pod in pods:
-        grouped.setdefault((pod.namespace or "", pod.labels.get(NAME_LABEL, "")), []).append(pod)
-    events: dict[str, list[Event]] = {}
-    for ns in sorted({p.namespace or "" for p in pods if p.phase == "Pending"}):
-        try:
-            events[ns] = cluster.list_events(ns, "reason=FailedScheduling")
-        except ClusterError as err:
-            run.warnings.append(f"cannot read events in {ns}: {err.message}")
-    return grouped, events
-
-
 def online_reports(
     cluster: Cluster,
     run: CheckRun,
@@ -456,7 +433,10 @@ def online_reports(
     lws = _lws_replicas(cluster, run, objects, namespace)
     configs, warnings = read_configs(cluster, namespaces, namespace is None)
     run.warnings.extend(warnings)
-    pods_by_object, events_by_ns = _pods_and_events(cluster, run, namespace, names)
+    owned = PODS_SELECTOR + (f",{NAME_LABEL} in ({','.join(sorted(set(names)))})" if names else "")
+    pods_by_object, events_by_ns = pods_and_events(
+        cluster, run.warnings, namespace, owned, NAME_LABEL, "LLMInferenceServices"
+    )
     for obj in objects:
         ns, name = str(_meta(obj).get("namespace") or ""), str(_meta(obj).get("name"))
         pods = pods_by_object.get((ns, name), [])
