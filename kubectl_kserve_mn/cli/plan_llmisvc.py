@@ -10,13 +10,13 @@ import click
 from kubectl_kserve_mn.cli import render
 from kubectl_kserve_mn.cli.options import finish, warn
 from kubectl_kserve_mn.cli.plan_render import (
-    alternatives_placement,
+    alternatives_and_rejections,
     memory_table,
     nodes_section,
     notes,
     placement_table,
 )
-from kubectl_kserve_mn.cli.tables import indent, table
+from kubectl_kserve_mn.cli.tables import table
 from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.errors import EXIT_FINDINGS, EXIT_OK
 from kubectl_kserve_mn.inventory import Inventory
@@ -155,26 +155,11 @@ def render_table(
         out.append(f"Put this in the LLMInferenceService (KServe {result.era.key} rules):")
         snippet = render.to_yaml(llmisvc_snippet(rec, result.era))
         out.extend("  " + line for line in snippet.rstrip().splitlines())
-    if result.alternatives:
-        out.append("")
-        out.append("Alternatives:")
-        headers = ["#", "SHAPE", "POOL", "PODS", "GPUS/POD", "FITS NOW"]
-        if any(a.memory is not None for a in result.alternatives):
-            headers.extend(["KV TOKENS", "MEMORY"])
-        headers.append("NOTES")
-        rows = [_row(i, shape) for i, shape in enumerate(result.alternatives, start=2)]
-        out.append(indent(table(rows, headers, style, indent=2, wrap_last=True, numparse=False)))
-        if style.wide:
-            out += alternatives_placement(
-                [
-                    (i, f"{a.label} on {a.pool}", a.placement)
-                    for i, a in enumerate(result.alternatives, start=2)
-                ],
-                style,
-            )
-    if result.rejected:
-        out.append("")
-        out.append("Rejected:")
-        rows = [[r.layout, r.pool, r.reason] for r in result.rejected]
-        out.append(indent(table(rows, ["SHAPE", "POOL", "REASON"], style, indent=2, wrap_last=True)))
+    out += alternatives_and_rejections(
+        result.alternatives,
+        [[r.layout, r.pool, r.reason] for r in result.rejected],
+        ["#", "SHAPE", "POOL", "PODS", "GPUS/POD", "FITS NOW"],
+        _row,
+        style,
+    )
     return "\n".join(out)

@@ -8,7 +8,7 @@ terminal (:mod:`.terminal`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -217,26 +217,42 @@ def render_table(
         out.append(f"Put this in the InferenceService{form} (KServe {version.era.key} rules):")
         snippet = render.to_yaml(plan_snippet(rec, result.era, known_gpu_resources=known))
         out.extend("  " + line for line in snippet.rstrip().splitlines())
-    if result.alternatives:
-        out.append("")
-        out.append("Alternatives:")
-        headers = ["#", "LAYOUT", "POOL", "PODS", "HEAD GPUS", "WORKERS", "FITS NOW"]
-        if any(a.memory is not None for a in result.alternatives):
+    out += alternatives_and_rejections(
+        result.alternatives,
+        [[r.layout, r.pool, r.reason] for r in result.rejected],
+        ["#", "LAYOUT", "POOL", "PODS", "HEAD GPUS", "WORKERS", "FITS NOW"],
+        _layout_row,
+        style,
+    )
+    return "\n".join(out)
+
+
+def alternatives_and_rejections(
+    alternatives: Sequence[Any],
+    rejected: Sequence[list[str]],
+    columns: list[str],
+    row: Callable[[int, Any], list[Any]],
+    style: TextStyle,
+) -> list[str]:
+    """The "Alternatives:" table (ranked from 2; ``columns`` then the memory columns when a model sized
+    them, then NOTES; with ``-o wide`` each one's placement) and the "Rejected:" table (shape, pool,
+    reason). ``columns[1]`` names the shape column of both: LAYOUT for InferenceServices, SHAPE for
+    LLMInferenceServices."""
+    out: list[str] = []
+    if alternatives:
+        out += ["", "Alternatives:"]
+        headers = list(columns)
+        if any(a.memory is not None for a in alternatives):
             headers.extend(["KV TOKENS", "MEMORY"])
         headers.append("NOTES")
-        rows = [_layout_row(i, layout) for i, layout in enumerate(result.alternatives, start=2)]
+        rows = [row(i, alternative) for i, alternative in enumerate(alternatives, start=2)]
         out.append(indent(table(rows, headers, style, indent=2, wrap_last=True, numparse=False)))
         if style.wide:
             out += alternatives_placement(
-                [
-                    (i, f"{a.label} on {a.pool}", a.placement)
-                    for i, a in enumerate(result.alternatives, start=2)
-                ],
+                [(i, f"{a.label} on {a.pool}", a.placement) for i, a in enumerate(alternatives, start=2)],
                 style,
             )
-    if result.rejected:
-        out.append("")
-        out.append("Rejected:")
-        rows = [[r.layout, r.pool, r.reason] for r in result.rejected]
-        out.append(indent(table(rows, ["LAYOUT", "POOL", "REASON"], style, indent=2, wrap_last=True)))
-    return "\n".join(out)
+    if rejected:
+        out += ["", "Rejected:"]
+        out.append(indent(table(rejected, [columns[1], "POOL", "REASON"], style, indent=2, wrap_last=True)))
+    return out
