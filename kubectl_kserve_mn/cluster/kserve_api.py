@@ -181,16 +181,22 @@ class KServeApi(ApiClient):
         """JSON merge patch (RFC 7386) of one InferenceService; ``dry_run`` sends ``dryRun=All`` (admission
         webhooks run, nothing is stored). Put ``metadata.resourceVersion`` in the patch to fail with
         :class:`ConflictError` when the object changed since it was read."""
+        return self._merge_patch(
+            _path(KSERVE_GROUP, "v1beta1", "inferenceservices", namespace, name),
+            self._isvc_target("patch", namespace, name),
+            patch,
+            dry_run=dry_run,
+            field_manager=field_manager,
+        )
+
+    def _merge_patch(
+        self, path: str, target: _Target, patch: dict[str, Any], *, dry_run: bool, field_manager: str
+    ) -> dict[str, Any]:
         query = [("fieldManager", field_manager)]
         if dry_run:
             query.append(("dryRun", "All"))
         doc = self._request(
-            "PATCH",
-            _path(KSERVE_GROUP, "v1beta1", "inferenceservices", namespace, name),
-            self._isvc_target("patch", namespace, name),
-            query=query,
-            body=patch,
-            content_type="application/merge-patch+json",
+            "PATCH", path, target, query=query, body=patch, content_type="application/merge-patch+json"
         )
         if not isinstance(doc, dict):
             raise ClusterError("PATCH: unexpected answer from the server")
@@ -298,20 +304,13 @@ class KServeApi(ApiClient):
         """JSON merge patch of one LLMInferenceService, as :meth:`patch_inferenceservice` (``dryRun=All``,
         ``metadata.resourceVersion`` in the patch for a 409 on a concurrent change)."""
         version = self._llmisvc_version_or_missing()
-        query = [("fieldManager", field_manager)]
-        if dry_run:
-            query.append(("dryRun", "All"))
-        doc = self._request(
-            "PATCH",
+        return self._merge_patch(
             _path(KSERVE_GROUP, version, "llminferenceservices", namespace, name),
             self._llmisvc_target("patch", namespace, name),
-            query=query,
-            body=patch,
-            content_type="application/merge-patch+json",
+            patch,
+            dry_run=dry_run,
+            field_manager=field_manager,
         )
-        if not isinstance(doc, dict):
-            raise ClusterError("PATCH: unexpected answer from the server")
-        return doc
 
     def list_llminferenceserviceconfigs(self, namespace: str | None) -> list[dict[str, Any]]:
         """LLMInferenceServiceConfigs (the presets and ``baseRefs`` the controller merges) in one namespace, or
