@@ -220,17 +220,9 @@ def fix_command(
     where = f"InferenceService {namespace}/{name}"
     inputs = _read_inputs(cluster, namespace, isvc)
     if undo:
-        plan = plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources)
-        if plan is None:
-            click.echo(
-                f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
-            )
-            finish(EXIT_OK)
-        if plan.admission is not None and not plan.admission.allowed:
-            warn(
-                f"KServe {version.display} would reject the restored object ({plan.admission.message}); "
-                "sending it anyway: the API server decides"
-            )
+        plan = undo_to_send(
+            plan_undo(isvc, version.era, custom_gpu_types=inputs.cluster.custom_gpu_resources), where, version
+        )
     else:
         plan = _plan_fix(
             inputs,
@@ -400,6 +392,20 @@ class _Inputs:
     def own_pods(self) -> list[Pod]:
         """The InferenceService's pods bound to nodes (the GPU pods list holds only those)."""
         return own_pods(self.cluster.pods, self.name, self.namespace)
+
+
+def undo_to_send(plan: patch.FixPlan | None, where: str, version: KServeVersion) -> patch.FixPlan:
+    """``--undo``'s plan, or exit 0 saying there is nothing to undo; a warning when the release's webhook
+    would reject the restored values (they are sent anyway: the API server decides)."""
+    if plan is None:
+        click.echo(f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True)
+        finish(EXIT_OK)
+    if plan.admission is not None and not plan.admission.allowed:
+        warn(
+            f"KServe {version.display} would reject the restored object ({plan.admission.message}); "
+            "sending it anyway: the API server decides"
+        )
+    return plan
 
 
 def _read_inputs(cluster: Cluster, namespace: str, isvc: dict[str, Any]) -> _Inputs:

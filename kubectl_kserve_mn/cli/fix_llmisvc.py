@@ -122,17 +122,7 @@ def fix_llmisvc(name: str, flags: LlmFixFlags, conn: ConnectionOptions) -> NoRet
     obj = validated(cluster.get_llminferenceservice(namespace, name), version)
     where = f"{KIND} {namespace}/{name}"
     if flags.undo:
-        plan = plan_llm_undo(obj, version.era)
-        if plan is None:
-            click.echo(
-                f"{where}: nothing to undo (no {edits.PREVIOUS_LAYOUT_ANNOTATION} annotation)", err=True
-            )
-            finish(EXIT_OK)
-        if plan.admission is not None and not plan.admission.allowed:
-            warn(
-                f"KServe {version.display} would reject the restored object ({plan.admission.message}); "
-                "sending it anyway: the API server decides"
-            )
+        plan = fix_cli.undo_to_send(plan_llm_undo(obj, version.era), where, version)
     else:
         inventory, configs = _read_inputs(cluster, namespace, obj)
         result = plan_llm_fix(
