@@ -98,6 +98,7 @@ def message(obj: dict[str, Any], era: Any, **kw: Any) -> str | None:
         ("\x7f", '"\\x7f"'),
         ("ümlaut", '"ümlaut"'),
         ("\u200b", '"\\u200b"'),
+        ("a\udcffb", '"a\\xffb"'),  # a byte that was not UTF-8 (argv's surrogateescape): Go's \xNN
     ],
 )
 def test_go_quote_matches_strconv_quote(text: str, quoted: str) -> None:

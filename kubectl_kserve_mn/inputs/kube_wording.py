@@ -36,20 +36,25 @@ TOO_MANY = "Too many"
 
 
 def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote`` (``%q``): printable Unicode kept, control characters escaped."""
+    """Go's ``strconv.Quote`` (what ``%q`` prints for a string): printable runes kept (``str.isprintable``
+    is Go's ``unicode.IsPrint``: letters, marks, numbers, punctuation, symbols and the ASCII space), ``"``
+    and ``\\`` escaped, control characters as ``\\a``..``\\v`` or ``\\xNN``, other runes as ``\\uNNNN`` or
+    ``\\UNNNNNNNN``. A byte that was not UTF-8 (a surrogate from ``surrogateescape``, as in ``sys.argv``)
+    prints as ``\\xNN``, as Go prints the raw byte. The one implementation: the API server's, KServe's
+    webhook's and kubectl's messages all quote this way."""
     out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x80:
             out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else "\\ufffd")
         elif code < 0x10000:
             out.append(f"\\u{code:04x}")
         else:

@@ -27,6 +27,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kubectl_kserve_mn.inputs.kube_wording import go_quote
 from kubectl_kserve_mn.inputs.names import label_key_errors, label_value_errors
 
 
@@ -112,32 +113,6 @@ def _lex(text: str) -> list[tuple[_Tok, str]]:
             pos += 1
         word = text[start:pos]
         tokens.append((_LITERALS.get(word, _Tok.IDENT), word))
-
-
-_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def go_quote(text: str) -> str:
-    """Go's ``%q`` of a string (``strconv.Quote``): how apimachinery shows a bad value."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif char.isprintable() or char == " ":
-            out.append(char)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif 0xD800 <= code <= 0xDFFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else "\\ufffd")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _invalid(field: str, value: str, details: list[str]) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from kubectl_kserve_mn.inputs.kube_wording import go_quote
 from kubectl_kserve_mn.kserve.eras import ERAS, Era
 
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
@@ -52,36 +52,6 @@ ALLOWED = Admission(True, None)
 
 def _deny(message: str) -> Admission:
     return Admission(False, message)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote`` (what ``%q`` prints for a string): printable runes kept as they are,
-    ``"`` and ``\\`` escaped, control characters as ``\\a``..``\\v``, ``\\xNN`` or ``\\uNNNN``."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif char == " " or _go_printable(char):
-            out.append(char)
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _go_printable(char: str) -> bool:
-    # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    return unicodedata.category(char)[0] in "LMNPS"
 
 
 # --- small readers over plain dicts -----------------------------------------------------------
