@@ -8,6 +8,7 @@ from kubectl_kserve_mn.cli.terminal import TextStyle
 from kubectl_kserve_mn.cli.upgrade_render import upgrade_section
 from kubectl_kserve_mn.findings import ItemReport
 from kubectl_kserve_mn.findings.llmisvc import LlmItemReport
+from kubectl_kserve_mn.findings.upgrade import layout_summary
 from kubectl_kserve_mn.kserve.llmisvc.layout import WorkloadLayout
 
 KSERVE_GROUP = "serving.kserve.io"
@@ -18,18 +19,7 @@ KSERVE_GROUP = "serving.kserve.io"
 def _layout_text(report: ItemReport) -> str:
     if isinstance(report, LlmItemReport):
         return report.layout_text
-    layout = report.layout
-    if layout is None:
-        return "-"
-    if layout.error:
-        return f"PP{layout.pipeline_parallel_size} x TP{layout.tensor_parallel_size}: controller error"
-    text = (
-        f"PP{layout.pipeline_parallel_size} x TP{layout.tensor_parallel_size} ({layout.backend}): "
-        f"head {layout.head.gpus} {layout.head.gpu_resource}"
-    )
-    if layout.worker_replicas:
-        text += f" + {layout.worker_replicas} x {layout.worker.gpus} {layout.worker.gpu_resource}"
-    return text
+    return "-" if report.layout is None else layout_summary(report.layout)
 
 
 def _verdict(report: ItemReport) -> str:

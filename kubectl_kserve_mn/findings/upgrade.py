@@ -190,10 +190,9 @@ def _is_shipped(runtime: Mapping[str, Any]) -> bool:
     return runtime.get("kind") == CLUSTER_SERVING_RUNTIME and name_of(runtime) == SHIPPED_MULTINODE_RUNTIME
 
 
-def layout_text(layout: ControllerLayout | None) -> str:
-    """``PP2 x TP8 (ray): head 8 nvidia.com/gpu + 1 x 8 nvidia.com/gpu (2 pods)``."""
-    if layout is None:
-        return "none"
+def layout_summary(layout: ControllerLayout) -> str:
+    """``PP2 x TP8 (ray): head 8 nvidia.com/gpu + 1 x 8 nvidia.com/gpu`` (check's LAYOUT column), or
+    ``PP2 x TP8: controller error``."""
     if layout.error:
         return f"PP{layout.pipeline_parallel_size} x TP{layout.tensor_parallel_size}: controller error"
     text = (
@@ -202,8 +201,17 @@ def layout_text(layout: ControllerLayout | None) -> str:
     )
     if layout.worker_replicas:
         text += f" + {layout.worker_replicas} x {layout.worker.gpus} {layout.worker.gpu_resource}"
+    return text
+
+
+def layout_text(layout: ControllerLayout | None) -> str:
+    """:func:`layout_summary` with the pod count: ``... + 1 x 8 nvidia.com/gpu (2 pods)``."""
+    if layout is None:
+        return "none"
+    if layout.error:
+        return layout_summary(layout)
     pods = 1 + layout.worker_replicas
-    return text + f" ({pods} pod{'s' if pods > 1 else ''})"
+    return layout_summary(layout) + f" ({pods} pod{'s' if pods > 1 else ''})"
 
 
 def _yes_no(value: bool | None) -> str:
